@@ -1,0 +1,100 @@
+"""Roles, permissions and the one permission matrix that every route declares against."""
+
+from __future__ import annotations
+
+import enum
+
+from kefu.core.crypto import DataClass
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    TEAM_LEAD = "team_lead"
+    QA_INSPECTOR = "qa_inspector"
+    KB_EDITOR = "kb_editor"
+    KB_REVIEWER = "kb_reviewer"
+    COMPLAINT_HANDLER = "complaint_handler"
+    WFM_PLANNER = "wfm_planner"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+class Permission(enum.StrEnum):
+    # own account
+    SELF_READ = "self.read"
+    SELF_MANAGE = "self.manage"  # own password, own two-factor
+    # staff administration
+    STAFF_READ = "staff.read"  # directory: staff of one's own scope
+    STAFF_MANAGE = "staff.manage"  # create, change roles/team, suspend, mark left, reset password
+    STAFF_REVEAL = "staff.reveal"  # reveal a staff member's personal data with a purpose
+    TEAM_READ = "team.read"
+    TEAM_MANAGE = "team.manage"
+    APIKEY_MANAGE = "apikey.manage"
+    # audit
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    # operations
+    SYSTEM_OPS = "system.ops"  # event outbox, jobs, key status
+
+
+ALL = frozenset(Permission)
+
+_SELF = {Permission.SELF_READ, Permission.SELF_MANAGE}
+
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset(_SELF),
+    Role.TEAM_LEAD: frozenset(_SELF | {Permission.STAFF_READ, Permission.TEAM_READ}),
+    Role.QA_INSPECTOR: frozenset(_SELF | {Permission.STAFF_READ, Permission.TEAM_READ}),
+    Role.KB_EDITOR: frozenset(_SELF),
+    Role.KB_REVIEWER: frozenset(_SELF),
+    Role.COMPLAINT_HANDLER: frozenset(_SELF),
+    Role.WFM_PLANNER: frozenset(_SELF | {Permission.STAFF_READ, Permission.TEAM_READ}),
+    Role.SUPERVISOR: frozenset(
+        _SELF | {Permission.STAFF_READ, Permission.TEAM_READ, Permission.STAFF_REVEAL, Permission.AUDIT_READ}
+    ),
+    Role.ADMIN: frozenset(
+        _SELF
+        | {
+            Permission.STAFF_READ,
+            Permission.STAFF_MANAGE,
+            Permission.STAFF_REVEAL,
+            Permission.TEAM_READ,
+            Permission.TEAM_MANAGE,
+            Permission.APIKEY_MANAGE,
+            Permission.SYSTEM_OPS,
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        _SELF | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY, Permission.STAFF_READ, Permission.TEAM_READ}
+    ),
+}
+
+#: The most sensitive data class each role may reveal (with a purpose). Masked views need no clearance.
+CLEARANCE: dict[Role, DataClass | None] = {
+    Role.AGENT: DataClass.C2,
+    Role.TEAM_LEAD: DataClass.C2,
+    Role.QA_INSPECTOR: DataClass.C2,
+    Role.KB_EDITOR: None,
+    Role.KB_REVIEWER: None,
+    Role.COMPLAINT_HANDLER: DataClass.C2,
+    Role.WFM_PLANNER: DataClass.C1,
+    Role.SUPERVISOR: DataClass.C3,
+    Role.ADMIN: DataClass.C2,
+    Role.AUDITOR: DataClass.C3,
+}
+
+#: Roles whose holders see every team's staff; the others see their own team only.
+CENTER_WIDE: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR, Role.WFM_PLANNER})
+
+
+def permissions_for(roles: set[Role] | frozenset[Role] | list[Role]) -> frozenset[Permission]:
+    out: set[Permission] = set()
+    for role in roles:
+        out |= MATRIX[role]
+    return frozenset(out)
+
+
+def clearance_for(roles: set[Role] | frozenset[Role] | list[Role]) -> DataClass | None:
+    levels = [c for r in roles if (c := CLEARANCE[r]) is not None]
+    return max(levels) if levels else None

@@ -1,0 +1,51 @@
+"""The process-wide runtime: settings, database, event bus. Built once by the app, CLI or a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kefu.core import crypto
+from kefu.core.config import Settings
+from kefu.core.db import Database
+from kefu.core.events import Bus, make_bus
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+
+    async def close(self) -> None:
+        await self.bus.close()
+        await self.db.dispose()
+
+
+_runtime: Runtime | None = None
+
+
+def build(settings: Settings, *, pool: bool = True, install: bool = True) -> Runtime:
+    """Create (and install) the runtime: secrets, keyring, engine, bus."""
+    global _runtime
+    settings.ensure_secrets()
+    assert settings.data_key is not None  # noqa: S101 - ensured above
+    crypto.configure(settings.data_key.get_secret_value())
+    rt = Runtime(
+        settings=settings,
+        db=Database(settings.async_url, pool=pool),
+        bus=make_bus(settings.redis_url, f"{settings.redis_prefix}:events"),
+    )
+    if install:
+        _runtime = rt
+    return rt
+
+
+def get() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("Kefu runtime not built")
+    return _runtime
+
+
+def install(rt: Runtime | None) -> None:
+    global _runtime
+    _runtime = rt

@@ -1,0 +1,159 @@
+"""create_app(): lifespan, middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kefu import __version__
+from kefu.core import auth as core_auth
+from kefu.core import context, observability
+from kefu.core import logging as kefu_logging
+from kefu.core import runtime as runtime_mod
+from kefu.core.auth import public, route_permissions
+from kefu.core.config import Settings, get_settings
+from kefu.core.errors import KefuError
+
+log = structlog.get_logger("kefu")
+PROBLEM = "application/problem+json"
+
+_STATUS_TITLES = {
+    400: ("bad_request", "Bad request"),
+    401: ("not_authenticated", "Sign-in required"),
+    403: ("permission_denied", "Not allowed"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("too_large", "Request too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    rid = context.current().request_id
+    if rid:
+        body.setdefault("request_id", rid)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or str(loc[0] if loc else "request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KefuError)
+    async def kefu_error(request: Request, exc: KefuError) -> Response:
+        return problem(exc.status, exc.to_problem(instance=request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": _field_name(e.get("loc", ())), "message": e.get("msg", "invalid"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        return problem(422, {
+            "type": "https://kefu.example/problems/validation_failed",
+            "title": "Some fields are not valid",
+            "status": 422,
+            "code": "validation_failed",
+            "detail": f"Check these fields: {names}. " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
+            "errors": errors,
+            "instance": request.url.path,
+        })  # fmt: skip
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, title = _STATUS_TITLES.get(exc.status_code, ("error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"There is nothing at {request.url.path}. Check the address (API docs: /docs)."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        return problem(exc.status_code, {
+            "type": f"https://kefu.example/problems/{code}", "title": title, "status": exc.status_code,
+            "code": code, "detail": detail, "instance": request.url.path,
+        }, headers=getattr(exc, "headers", None))  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem(500, {
+            "type": "https://kefu.example/problems/internal_error", "title": "Internal error", "status": 500,
+            "code": "internal_error",
+            "detail": "Something went wrong on our side; nothing was saved. Try again, and give the request id "
+                      "to the service desk if it happens again.",
+        })  # fmt: skip
+
+
+def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | None = None) -> FastAPI:
+    settings = settings or (rt.settings if rt else get_settings())
+    kefu_logging.configure(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = app.state.runtime is None
+        if owned:
+            app.state.runtime = runtime_mod.build(settings)
+        else:
+            runtime_mod.install(app.state.runtime)
+        log.info("kefu_started", version=__version__, mode="cluster" if settings.cluster_mode else "embedded")
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.runtime.close()
+
+    app = FastAPI(
+        title="Kefu",
+        version=__version__,
+        summary="Contact-center platform for a bank's customer service center (客服中心)",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.state.settings = settings
+    app.add_middleware(observability.RequestContextMiddleware)
+    install_error_handlers(app)
+
+    from kefu.staff import auth as staff_auth
+
+    core_auth.set_resolver(staff_auth.resolve)
+
+    @app.get("/healthz", tags=["ops"], dependencies=[public()])
+    async def healthz(request: Request) -> Response:
+        ok, checks = await observability.health(request.app.state.runtime)
+        return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], dependencies=[public()], include_in_schema=False)
+    async def metrics() -> Response:
+        body, ctype = observability.metrics_body()
+        return Response(body, media_type=ctype)
+
+    from kefu.audit.router import router as audit_router
+    from kefu.staff.router import router as staff_router
+
+    app.include_router(staff_router)
+    app.include_router(audit_router)
+
+    web_dir = Path(__file__).parent / "web"
+    if (web_dir / "routes.py").exists():
+        from kefu.web.routes import router as web_router
+
+        app.include_router(web_router)
+        app.mount("/static", StaticFiles(directory=web_dir / "static"), name="static")
+
+    for route in app.routes:
+        is_public, perms = route_permissions(route) if hasattr(route, "dependant") else (True, ())
+        if perms and hasattr(route, "openapi_extra"):
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-kefu-permissions": [p.value for p in perms]}
+    return app

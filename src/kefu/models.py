@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that Alembic and the tests see one metadata."""
+
+from kefu.core import audit, events  # noqa: F401
+from kefu.core.db import Base
+from kefu.staff import models as staff_models  # noqa: F401
+
+metadata = Base.metadata
