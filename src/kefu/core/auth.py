@@ -23,6 +23,7 @@ from kefu.core.permissions import Permission, Role
 log = structlog.get_logger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_SELF_PERMS = {Permission.SELF_READ, Permission.SELF_MANAGE}
 SESSION_COOKIE = "kefu_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -142,7 +143,7 @@ async def audit_denial(request: Request, db: AsyncSession, principal: Principal 
     )
 
 
-def require(*perms: Permission, allow_pending_password_change: bool = True) -> Any:
+def require(*perms: Permission) -> Any:
     """Dependency: a signed-in principal holding every permission in ``perms``."""
 
     async def dependency(request: Request, db: DbSession) -> Principal:
@@ -151,6 +152,11 @@ def require(*perms: Permission, allow_pending_password_change: bool = True) -> A
             raise NotAuthenticated(
                 "Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token, "
                 "an X-API-Key header, or use the web login."
+            )
+        if principal.must_change_password and any(p not in _SELF_PERMS for p in perms):
+            raise PermissionDenied(
+                "Change your temporary password first (POST /api/v1/staff/me/password, or the account page).",
+                code="password_change_required",
             )
         missing = [p for p in perms if not principal.can(p)]
         if missing:

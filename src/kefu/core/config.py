@@ -143,7 +143,8 @@ class Settings(BaseSettings):
                 "print(base64.b64encode(secrets.token_bytes(32)).decode())' "
                 "and give KEFU_DATA_KEY as '1:<value>'."
             )
-        self.var_dir.mkdir(parents=True, exist_ok=True)
+        if not self.var_dir.exists():
+            self.var_dir.mkdir(parents=True, mode=0o700)
         if self.secret_key is None:
             self.secret_key = SecretStr(_read_or_create(self.var_dir / "secret.key", _new_secret))
         if self.data_key is None:

@@ -71,3 +71,7 @@ def configure(level: str = "INFO", *, json: bool = True, stream: Any = None) -> 
         lg = logging.getLogger(name)
         lg.handlers = []
         lg.propagate = True
+    # huey reports every periodic run at INFO; keep its warnings and errors only
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    # the structured "request" line replaces uvicorn's access log
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

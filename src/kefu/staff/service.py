@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.core import audit, clock, events, runtime
+from kefu.core import audit, clock, events, pii, runtime
 from kefu.core.auth import Principal
-from kefu.core.crypto import MASKERS, DataClass, blind_index
-from kefu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from kefu.core.crypto import MASKERS, blind_index
+from kefu.core.errors import Conflict, NotFound, ValidationFailed
 from kefu.core.permissions import Role
 from kefu.staff import repository as repo
 from kefu.staff.models import STAFF_PII, ApiKey, AuthSession, Staff, StaffRole, StaffStatus, Team
@@ -245,21 +245,15 @@ async def reveal(session: AsyncSession, *, actor: Principal, staff_id: int, fiel
     """Show one personal field in clear, for a stated purpose, with clearance; always audited (R3.4)."""
     if field not in STAFF_PII:
         raise ValidationFailed(f"Field must be one of {', '.join(STAFF_PII)}.", extra={"errors": [{"field": "field"}]})
-    if len(purpose.strip()) < 4:
-        raise ValidationFailed(
-            "State why you need to see this (at least 4 characters).", extra={"errors": [{"field": "purpose"}]}
-        )
-    data_class: DataClass = STAFF_PII[field][0]
-    if actor.clearance is None or actor.clearance < data_class:
-        raise PermissionDenied(f"Your clearance does not cover {data_class.name} data such as {field}.")
+    pii.check_purpose(purpose)
+    pii.check_clearance(actor, STAFF_PII[field][0], field)
     s = await repo.get_staff(session, staff_id, principal=actor)
     if s is None:
         raise NotFound(f"No staff member {staff_id} that you can see.")
-    await audit.record(
-        session, action="pii.reveal", object_type="staff", object_id=s.id, purpose=purpose.strip(),
-        after={"field": field, "data_class": data_class.name},
+    return await pii.reveal(
+        session, actor=actor, object_type="staff", object_id=s.id, field=field,
+        data_class=STAFF_PII[field][0], value=getattr(s, field), purpose=purpose,
     )  # fmt: skip
-    return getattr(s, field)  # type: ignore[no-any-return]
 
 
 async def find_by_phone(session: AsyncSession, *, phone: str) -> list[Staff]:
