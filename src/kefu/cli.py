@@ -177,6 +177,7 @@ def demo(
         lines.append(f"{a.staff_no}\t{','.join(a.roles)}\t{a.password}\t{a.totp_secret or '-'}")
     console.print(table)
     settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = settings.var_dir / "demo-accounts.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
