@@ -99,9 +99,7 @@ async def _bench_storage(label: str, settings: Settings) -> list[Result]:
             t0 = time.perf_counter()
             for _ in range(q):
                 b = crypto.blind_index(target_phone, context="bench.phone")
-                found = (
-                    await s.execute(text("SELECT id FROM bench_people WHERE phone_bidx = :b"), {"b": b})
-                ).all()
+                found = (await s.execute(text("SELECT id FROM bench_people WHERE phone_bidx = :b"), {"b": b})).all()
                 assert len(found) == 1  # noqa: S101
             t_idx = (time.perf_counter() - t0) / q
             scans = 5

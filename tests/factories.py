@@ -63,3 +63,131 @@ async def token_for(client: AsyncClient, staff: Staff, password: str = PASSWORD)
 
 async def auth_headers(client: AsyncClient, staff: Staff, password: str = PASSWORD) -> dict[str, str]:
     return {"Authorization": f"Bearer {await token_for(client, staff, password)}"}
+
+
+# ---- helpers added for the foundation suite (routes, raw SQL, events, CLI, fresh databases) ------
+
+
+def api_routes(app: Any) -> list[Any]:
+    """Every route of the app, flattened through included routers."""
+    from kefu.core.auth import iter_routes
+
+    return iter_routes(app)
+
+
+async def raw_rows(rt: runtime.Runtime, sql: str, **params: Any) -> list[Any]:
+    from sqlalchemy import text
+
+    async with rt.db.engine.connect() as conn:
+        return list((await conn.execute(text(sql), params)).all())
+
+
+class Recorder:
+    """A subscribed event handler that remembers each payload (unsubscribed by ``close``)."""
+
+    def __init__(self, name: str, *, fail_times: int = 0) -> None:
+        from kefu.core import events
+
+        self.name = name
+        self.payloads: list[dict[str, Any]] = []
+        self.fail_times = fail_times
+        self.calls = 0
+
+        async def handler(_session: Any, payload: dict[str, Any]) -> None:
+            self.calls += 1
+            if self.calls <= self.fail_times:
+                raise RuntimeError(f"handler failure {self.calls}")
+            self.payloads.append(payload)
+
+        self.handler = handler
+        events.subscribe(name)(handler)
+
+    def close(self) -> None:
+        from kefu.core import events
+
+        if self.handler in events._handlers.get(self.name, []):
+            events._handlers[self.name].remove(self.handler)
+
+
+def cli_env(settings: Any, **extra: str) -> dict[str, str]:
+    """KEFU_* environment for running the CLI against a test's database."""
+    env = {
+        "KEFU_DATABASE_URL": settings.database_url,
+        "KEFU_VAR_DIR": str(settings.var_dir),
+        "KEFU_ARGON2_TIME_COST": "1",
+        "KEFU_ARGON2_MEMORY_KIB": "1024",
+        "KEFU_TOTP_REQUIRED_ROLES": "",
+        "KEFU_LOG_LEVEL": "WARNING",
+        "KEFU_EMBEDDED_WORKER": "false",
+    }
+    if settings.secret_key is not None:
+        env["KEFU_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    if settings.data_key is not None:
+        env["KEFU_DATA_KEY"] = settings.data_key.get_secret_value()
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], input: str | None = None) -> Any:
+    """Invoke ``kefu`` in-process; restores the runtime, keyring and logging it replaces."""
+    import sys
+
+    from typer.testing import CliRunner
+
+    from kefu.cli import app as cli_app
+    from kefu.core import crypto
+    from kefu.core import logging as kefu_logging
+    from kefu.core.config import get_settings
+
+    previous = runtime._runtime
+    ring = crypto._keyring
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli_app, args, env=env, input=input)
+    finally:
+        get_settings.cache_clear()
+        runtime.install(previous)
+        if previous is not None and previous.settings.data_key is not None:
+            crypto.configure(previous.settings.data_key.get_secret_value())
+        elif ring is not None:
+            crypto._keyring, crypto._index_key = ring, ring.index_key()
+        kefu_logging.configure("WARNING", stream=sys.stderr)
+
+
+def fresh_database_url(settings: Any, tmp_path: Any, name: str) -> tuple[str, Any]:
+    """An empty database next to the test's own: (plain URL, cleanup callable)."""
+    import uuid
+
+    if settings.is_sqlite:
+        return f"sqlite:///{tmp_path / (name + '.db')}", lambda: None
+    import psycopg
+
+    from kefu.core.config import plain_database_url
+
+    admin = plain_database_url(settings.database_url)
+    dbname = f"{name}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')  # type: ignore[arg-type]
+
+    def cleanup() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')  # type: ignore[arg-type]
+
+    return admin.rsplit("/", 1)[0] + "/" + dbname, cleanup
+
+
+def sync_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run one query with a plain (sync) driver, for CLI and backup checks."""
+    from sqlalchemy import create_engine, text
+
+    from kefu.core.config import plain_database_url
+
+    plain = plain_database_url(url)
+    if plain.startswith("postgresql://"):
+        plain = "postgresql+psycopg://" + plain[len("postgresql://") :]
+    engine = create_engine(plain)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql)).all()]
+    finally:
+        engine.dispose()

@@ -19,7 +19,7 @@ from kefu.core import auth as core_auth
 from kefu.core import context, observability
 from kefu.core import logging as kefu_logging
 from kefu.core import runtime as runtime_mod
-from kefu.core.auth import public, route_permissions
+from kefu.core.auth import iter_routes, public, route_permissions
 from kefu.core.config import Settings, get_settings
 from kefu.core.errors import KefuError
 
@@ -96,6 +96,28 @@ def install_error_handlers(app: FastAPI) -> None:
         })  # fmt: skip
 
 
+def _document_permissions(app: FastAPI) -> None:
+    """Name each operation's required permissions in the OpenAPI document (``x-kefu-permissions``)."""
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = base_openapi()
+        for route in iter_routes(app):
+            if not hasattr(route, "dependant") or route.path not in schema.get("paths", {}):
+                continue
+            _, perms = route_permissions(route)
+            for method in route.methods or ():
+                op = schema["paths"][route.path].get(method.lower())
+                if op is not None and perms:
+                    op["x-kefu-permissions"] = [p.value for p in perms]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | None = None) -> FastAPI:
     settings = settings or (rt.settings if rt else get_settings())
     kefu_logging.configure(settings.log_level, json=settings.log_json)
@@ -152,8 +174,5 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
         app.include_router(web_router)
         app.mount("/static", StaticFiles(directory=web_dir / "static"), name="static")
 
-    for route in app.routes:
-        is_public, perms = route_permissions(route) if hasattr(route, "dependant") else (True, ())
-        if perms and hasattr(route, "openapi_extra"):
-            route.openapi_extra = {**(route.openapi_extra or {}), "x-kefu-permissions": [p.value for p in perms]}
+    _document_permissions(app)
     return app

@@ -191,6 +191,13 @@ def public() -> Any:
 CurrentStaff = Annotated[Principal, require(Permission.SELF_READ)]
 
 
+def iter_routes(app: Any) -> list[Any]:
+    """Every route of the app, flattened through included routers (FastAPI keeps those nested)."""
+    from fastapi.routing import iter_route_contexts
+
+    return list(iter_route_contexts(app.routes))
+
+
 def route_permissions(route: Any) -> tuple[bool, tuple[Permission, ...]]:
     """(is_public, permissions) declared by a route's dependencies, searched recursively."""
     found: list[Permission] = []

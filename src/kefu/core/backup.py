@@ -94,7 +94,11 @@ def restore(settings: Settings, source: Path) -> None:
         dst_path.parent.mkdir(parents=True, exist_ok=True)
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
-            if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            try:
+                check = src.execute("PRAGMA integrity_check").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                raise BackupError(f"{source} is not a SQLite backup ({exc}); nothing was restored") from exc
+            if check != "ok":
                 raise BackupError("the backup file is damaged (integrity check failed); nothing was restored")
             dst = sqlite3.connect(str(dst_path))
             try:
@@ -111,4 +115,5 @@ def restore(settings: Settings, source: Path) -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     if proc.returncode != 0:
-        raise BackupError("pg_restore failed: " + proc.stderr.strip().splitlines()[-1] if proc.stderr else "")
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+        raise BackupError(f"pg_restore failed: {last}")

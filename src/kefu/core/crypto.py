@@ -224,6 +224,8 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)"), lambda m: mask_id_number(m.group(0))),
     # bank card numbers 15-19 digits
     (re.compile(r"(?<!\d)\d{15,19}(?!\d)"), lambda m: mask_card(m.group(0))),
+    # e-mail addresses
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), lambda m: mask_email(m.group(0))),
     # mainland mobile numbers, with optional +86
     (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), lambda m: mask_phone(m.group(0))),
 ]

@@ -115,7 +115,7 @@ async def dispatch_pending(rt: Any, *, limit: int = 100) -> int:
                     await handler(s, payload)
                 await s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(done_at=clock.now()))
         except Exception as exc:
-            log.exception("event_handler_failed", event=name, event_id=event_id)
+            log.exception("event_handler_failed", event_name=name, event_id=event_id)
             async with rt.db.transaction() as s:
                 await s.execute(
                     update(OutboxEvent)

@@ -6,6 +6,15 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from typing import Annotated
+
+from fastapi import Path
+
+#: Largest row id accepted from outside; beyond it a number is a 422, never a database error.
+MAX_ROW_ID = 2**62
+
+#: A row id in a URL path.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def request_id() -> str:

@@ -183,15 +183,22 @@ async def confirm_enrolment(session: AsyncSession, *, staff: Staff, code: str) -
 
 
 async def verify_second_factor(session: AsyncSession, *, staff: Staff, code: str) -> None:
+    """The web sign-in's second step. Wrong codes count toward the same lockout as passwords."""
+    settings = runtime.get().settings
+    now = clock.now()
+    if staff.locked_until is not None and staff.locked_until > now:
+        raise Locked("This account is locked after repeated failures. Try again later.")
     if not _check_totp(staff, code):
-        result_staff = staff
-        result_staff.failed_logins += 1
-        settings = runtime.get().settings
-        if result_staff.failed_logins >= settings.lockout_threshold:
-            result_staff.locked_until = clock.now() + dt.timedelta(minutes=settings.lockout_minutes)
-            result_staff.failed_logins = 0
+        staff.failed_logins += 1
+        locked = staff.failed_logins >= settings.lockout_threshold
+        if locked:
+            staff.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
+            staff.failed_logins = 0
         await audit.record(session, action="auth.login_failed", object_type="staff", object_id=staff.id,
-                           outcome="failed", after={"reason": "totp"}, actor=staff.staff_no, actor_id=staff.id)  # fmt: skip
+                           outcome="failed", after={"reason": "totp", "locked": locked},
+                           actor=staff.staff_no, actor_id=staff.id)  # fmt: skip
+        if locked:
+            raise Locked(f"Too many failed attempts: the account is locked for {settings.lockout_minutes} minutes.")
         raise AuthFailed("The two-factor code is wrong.")
     staff.failed_logins = 0
     staff.locked_until = None
@@ -206,7 +213,9 @@ async def change_own_password(session: AsyncSession, *, principal: Principal, cu
     if current == new:
         raise ValidationFailed("Choose a password different from the current one.",
                                extra={"errors": [{"field": "new_password"}]})  # fmt: skip
-    check_policy(new, staff_no=staff.staff_no, min_length=runtime.get().settings.password_min_length)
+    check_policy(
+        new, staff_no=staff.staff_no, min_length=runtime.get().settings.password_min_length, field="new_password"
+    )
     staff.password_hash = hash_password(new)
     staff.password_changed_at = clock.now()
     staff.must_change_password = False

@@ -54,7 +54,7 @@ def burn_time(password: str) -> None:
     verify_password(_DUMMY[key], password)
 
 
-def check_policy(password: str, *, staff_no: str, min_length: int) -> None:
+def check_policy(password: str, *, staff_no: str, min_length: int, field: str = "password") -> None:
     problems = []
     if len(password) < min_length:
         problems.append(f"at least {min_length} characters")
@@ -69,5 +69,5 @@ def check_policy(password: str, *, staff_no: str, min_length: int) -> None:
     if problems:
         raise ValidationFailed(
             "The password must have " + ", ".join(problems) + ".",
-            extra={"errors": [{"field": "password", "message": p} for p in problems]},
+            extra={"errors": [{"field": field, "message": p} for p in problems]},
         )

@@ -9,8 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from kefu.core.auth import Principal
+from kefu.core.ids import MAX_ROW_ID
 from kefu.core.permissions import CENTER_WIDE
 from kefu.staff.models import ApiKey, AuthSession, Staff, Team
+
+
+def _valid_id(row_id: int) -> bool:
+    """Ids outside the column's range match nothing (and must not reach the driver: a 500, not a 404)."""
+    return 1 <= row_id <= MAX_ROW_ID
 
 
 def _scoped(stmt, principal: Principal | None):  # type: ignore[no-untyped-def]
@@ -22,6 +28,8 @@ def _scoped(stmt, principal: Principal | None):  # type: ignore[no-untyped-def]
 
 
 async def get_staff(session: AsyncSession, staff_id: int, *, principal: Principal | None = None) -> Staff | None:
+    if not _valid_id(staff_id):
+        return None
     stmt = _scoped(select(Staff).options(selectinload(Staff.roles)).where(Staff.id == staff_id), principal)
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -78,6 +86,8 @@ async def list_teams(session: AsyncSession) -> Sequence[Team]:
 
 
 async def get_team(session: AsyncSession, team_id: int) -> Team | None:
+    if not _valid_id(team_id):
+        return None
     return await session.get(Team, team_id)
 
 
@@ -106,6 +116,8 @@ async def api_keys_of(session: AsyncSession, owner_id: int | None = None) -> Seq
 
 
 async def get_api_key(session: AsyncSession, key_id: int) -> ApiKey | None:
+    if not _valid_id(key_id):
+        return None
     return await session.get(ApiKey, key_id)
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from kefu.core.auth import CurrentStaff, DbSession, Principal, public, require
 from kefu.core.errors import AuthFailed, NotFound, PermissionDenied
+from kefu.core.ids import RowId
 from kefu.core.permissions import Permission
 from kefu.staff import auth, service
 from kefu.staff import repository as repo
@@ -134,7 +135,7 @@ async def create_staff(
 
 @router.get("/staff/{staff_id}", response_model=StaffOut, tags=["staff"])
 async def get_staff(
-    staff_id: int, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_READ)]
+    staff_id: RowId, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_READ)]
 ) -> StaffOut:
     s = await repo.get_staff(db, staff_id, principal=principal)
     if s is None:
@@ -144,7 +145,7 @@ async def get_staff(
 
 @router.patch("/staff/{staff_id}", response_model=StaffOut, tags=["staff"])
 async def update_staff(
-    staff_id: int, body: StaffUpdate, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
+    staff_id: RowId, body: StaffUpdate, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
 ) -> StaffOut:
     s = await service.update_staff(db, actor=principal, staff_id=staff_id, **body.model_dump(exclude_unset=True))
     return StaffOut(**service.masked_view(s))
@@ -152,7 +153,10 @@ async def update_staff(
 
 @router.post("/staff/{staff_id}/status", response_model=StaffOut, tags=["staff"])
 async def change_status(
-    staff_id: int, body: StatusChange, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
+    staff_id: RowId,
+    body: StatusChange,
+    db: DbSession,
+    principal: Annotated[Principal, require(Permission.STAFF_MANAGE)],
 ) -> StaffOut:
     """Suspend, mark as left, or reactivate. Leaving or suspension ends every session, token and key at once."""
     s = await service.set_status(db, actor=principal, staff_id=staff_id, status=body.status, reason=body.reason)
@@ -161,7 +165,7 @@ async def change_status(
 
 @router.post("/staff/{staff_id}/password-reset", response_model=PasswordReset, tags=["staff"])
 async def reset_password(
-    staff_id: int, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
+    staff_id: RowId, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
 ) -> PasswordReset:
     _, temp = await service.reset_password(db, actor=principal, staff_id=staff_id)
     return PasswordReset(temporary_password=temp)
@@ -169,7 +173,7 @@ async def reset_password(
 
 @router.post("/staff/{staff_id}/totp-reset", response_model=StaffOut, tags=["staff"])
 async def reset_totp(
-    staff_id: int, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
+    staff_id: RowId, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_MANAGE)]
 ) -> StaffOut:
     s = await service.reset_two_factor(db, actor=principal, staff_id=staff_id)
     return StaffOut(**service.masked_view(s))
@@ -177,7 +181,10 @@ async def reset_totp(
 
 @router.post("/staff/{staff_id}/reveal", response_model=RevealOut, tags=["staff"])
 async def reveal(
-    staff_id: int, body: RevealRequest, db: DbSession, principal: Annotated[Principal, require(Permission.STAFF_REVEAL)]
+    staff_id: RowId,
+    body: RevealRequest,
+    db: DbSession,
+    principal: Annotated[Principal, require(Permission.STAFF_REVEAL)],
 ) -> RevealOut:
     """Show one personal field in clear; the purpose is written to the audit log."""
     value = await service.reveal(db, actor=principal, staff_id=staff_id, field=body.field, purpose=body.purpose)
@@ -198,7 +205,7 @@ async def create_team(
 
 @router.patch("/teams/{team_id}", response_model=TeamOut, tags=["teams"])
 async def update_team(
-    team_id: int, body: TeamUpdate, db: DbSession, principal: Annotated[Principal, require(Permission.TEAM_MANAGE)]
+    team_id: RowId, body: TeamUpdate, db: DbSession, principal: Annotated[Principal, require(Permission.TEAM_MANAGE)]
 ) -> TeamOut:
     return TeamOut.model_validate(await service.update_team(db, team_id=team_id, **body.model_dump()))
 
@@ -232,7 +239,7 @@ async def create_key(
 
 @router.delete("/api-keys/{key_id}", status_code=204, tags=["api-keys"])
 async def revoke_key(
-    key_id: int, db: DbSession, principal: Annotated[Principal, require(Permission.APIKEY_MANAGE)]
+    key_id: RowId, db: DbSession, principal: Annotated[Principal, require(Permission.APIKEY_MANAGE)]
 ) -> Response:
     await auth.revoke_api_key(db, key_id=key_id)
     return Response(status_code=204)

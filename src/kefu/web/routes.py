@@ -1,0 +1,12 @@
+"""The web shell: every server-rendered page, gathered into one router that ``create_app`` includes."""
+
+from fastapi import APIRouter
+
+from kefu.web import account, audit_pages, login, staff_pages
+from kefu.web.pages import PageRoute
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router.include_router(login.router)
+router.include_router(account.router)
+router.include_router(staff_pages.router)
+router.include_router(audit_pages.router)
