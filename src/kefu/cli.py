@@ -24,8 +24,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
+
+
+@app.callback()
+def _private_files() -> None:
+    """Files Kefu creates (database, job queue, backups, secrets) are readable by the service user only."""
+    os.umask(0o077)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -87,7 +93,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 
     settings = get_settings()
     if settings.sqlite_path is not None:
-        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade(settings.database_url, revision)
     console.print(f"database is at revision {revision}")
 
