@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     token_hours: int = 8
+    #: R3.2 no shared accounts: a new web sign-in ends the staff member's other web sessions.
+    single_web_session: bool = True
+    #: Passwords older than this must be changed at the next sign-in (0 turns it off).
+    password_max_age_days: int = Field(default=90, ge=0, le=3650)
     cookie_secure: bool = False
 
     # Jobs: run a huey consumer inside ``kefu serve`` (embedded one-process demo).

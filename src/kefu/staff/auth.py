@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pyotp
 from fastapi import Request
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core import audit, clock, runtime
@@ -88,6 +89,11 @@ async def check_password(
         raise AuthFailed("This account is not active. Ask your administrator.", code="account_inactive")
     if rehash:
         staff.password_hash = hash_password(password)
+    max_age = settings.password_max_age_days
+    if max_age and not staff.must_change_password and now - staff.password_changed_at > dt.timedelta(days=max_age):
+        staff.must_change_password = True
+        await audit.record(session, action="auth.password_expired", object_type="staff", object_id=staff.id,
+                           actor=staff.staff_no, actor_id=staff.id)  # fmt: skip
     needs_enrolment = totp_required(staff) and not staff.totp_enabled
     needs_totp = staff.totp_enabled and totp is None
     if not needs_totp:
@@ -129,12 +135,22 @@ async def start_session(
         created_at=now, last_seen_at=now, expires_at=now + lifetime,
         client_addr=client_addr, user_agent=(user_agent or "")[:200],
     )  # fmt: skip
+    replaced = 0
+    if kind == "web" and settings.single_web_session:
+        # R3.2: one desk, one person; a second sign-in elsewhere ends the first (and is audited)
+        result = await session.execute(
+            update(AuthSession)
+            .where(AuthSession.staff_id == staff.id, AuthSession.kind == "web", AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason="replaced")
+        )
+        replaced = int(result.rowcount or 0)  # type: ignore[attr-defined]
     session.add(row)
     if kind != "pending":
         staff.last_login_at = now
     await session.flush()
     await audit.record(session, action="auth.session_start", object_type="staff", object_id=staff.id,
-                       after={"kind": kind, "session_id": row.id}, actor=staff.staff_no, actor_id=staff.id)  # fmt: skip
+                       after={"kind": kind, "session_id": row.id, "replaced_sessions": replaced},
+                       actor=staff.staff_no, actor_id=staff.id)  # fmt: skip
     return token, row
 
 
