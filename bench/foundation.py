@@ -191,9 +191,9 @@ async def _bench_http(settings: Settings) -> list[Result]:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [
         Result("GET /api/v1/staff/me p50 (in-process)", f"{p(me, 50):.2f} ms", "GET /healthz p50", f"{p(hz, 50):.2f} ms",
-               "<= 20 ms", p(me, 50) <= 20),
+               "<= 10 ms", p(me, 50) <= 10),
         Result("GET /api/v1/staff/me p95 (in-process)", f"{p(me, 95):.2f} ms", "GET /healthz p95", f"{p(hz, 95):.2f} ms",
-               "<= 50 ms", p(me, 95) <= 50),
+               "<= 20 ms", p(me, 95) <= 20),
         Result("traced memory peak, 100 x /staff/me", f"{peak / 1e6:.1f} MB", "-", "-", "<= 20 MB", peak / 1e6 <= 20),
         Result("process max RSS after benches", f"{rss_mb:.0f} MB", "-", "-", "<= 300 MB", rss_mb <= 300),
     ]  # fmt: skip

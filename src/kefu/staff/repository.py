@@ -30,6 +30,9 @@ def _scoped(stmt, principal: Principal | None):  # type: ignore[no-untyped-def]
 async def get_staff(session: AsyncSession, staff_id: int, *, principal: Principal | None = None) -> Staff | None:
     if not _valid_id(staff_id):
         return None
+    if principal is None or principal.roles & CENTER_WIDE:
+        # identity-map hit when the request already loaded this staff member (e.g. the signed-in one)
+        return await session.get(Staff, staff_id, options=[selectinload(Staff.roles)])
     stmt = _scoped(select(Staff).options(selectinload(Staff.roles)).where(Staff.id == staff_id), principal)
     return (await session.execute(stmt)).scalar_one_or_none()
 
