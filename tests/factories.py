@@ -191,3 +191,42 @@ def sync_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in conn.execute(text(sql)).all()]
     finally:
         engine.dispose()
+
+
+async def make_customer(rt: runtime.Runtime, **kw: Any) -> Any:
+    """A generated customer (fictitious name, phone and ID number) stored directly through the model."""
+    from kefu.core import clock
+    from kefu.core.crypto import blind_index, mask_name
+    from kefu.customers.models import Customer, CustomerPhone
+
+    name = kw.pop("name", None) or fake_name(_rng)
+    phone = kw.pop("phone", None) or fake_mobile(_rng)
+    n = next(_counter)
+    id_number = kw.pop("id_number", None) or f"110101199{n % 10}0101{n % 1000:03d}X"
+    now = clock.now()
+    async with rt.db.transaction() as s:
+        c = Customer(
+            customer_no=kw.pop("customer_no", None) or f"C{n:010d}",
+            name=name,
+            name_mask=mask_name(name),
+            id_type="resident_id",
+            id_number=id_number,
+            id_number_bidx=blind_index(id_number, context="customers.id_number"),
+            tier=kw.pop("tier", "normal"),
+            created_at=now,
+            updated_at=now,
+            **kw,
+        )
+        s.add(c)
+        await s.flush()
+        s.add(
+            CustomerPhone(
+                customer_id=c.id,
+                phone=phone,
+                phone_bidx=blind_index(phone, context="customer_phones.phone"),
+                label="mobile",
+                is_primary=True,
+                created_at=now,
+            )
+        )
+        return c

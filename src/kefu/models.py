@@ -2,6 +2,7 @@
 
 from kefu.core import audit, events  # noqa: F401
 from kefu.core.db import Base
+from kefu.customers import models as customer_models  # noqa: F401
 from kefu.staff import models as staff_models  # noqa: F401
 
 metadata = Base.metadata
