@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import foundation
+from bench import banking, foundation
 
 
 def main() -> int:
     results = asyncio.run(foundation.run_all())
+    results += asyncio.run(banking.run_all())
     failed = [r for r in results if r.met is False]
     print()
     print(f"{len(results)} measurements, {len(results) - len(failed)} met their target, {len(failed)} missed")

@@ -230,3 +230,58 @@ async def make_customer(rt: runtime.Runtime, **kw: Any) -> Any:
             )
         )
         return c
+
+
+# ---- banking ------------------------------------------------------------------------------------
+
+
+async def make_verification(
+    rt: runtime.Runtime, *, customer_id: int, staff_id: int, level: int = 2, contact_ref: str | None = None, **kw: Any
+) -> int:
+    """An open identity verification of ``customer_id`` by ``staff_id`` at ``level`` (inserted directly)."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.customers.models import VerificationSession
+
+    now = clock.now()
+    async with rt.db.transaction() as s:
+        v = VerificationSession(
+            customer_id=customer_id, staff_id=staff_id, contact_ref=contact_ref or f"call-{next(_counter)}",
+            level=level, methods_passed="[]", failures=0, status=kw.pop("status", "open"), created_at=now,
+            expires_at=kw.pop("expires_at", now + dt.timedelta(hours=2)), **kw,
+        )  # fmt: skip
+        s.add(v)
+        await s.flush()
+        return v.id
+
+
+async def make_account(
+    rt: runtime.Runtime,
+    *,
+    customer_id: int,
+    type: str = "savings",
+    balance: int = 0,
+    overdraft_limit: int = 0,
+    card: str | None = None,
+) -> tuple[int, str, int | None]:
+    """Open an account with an opening balance (fen); optionally issue a card ('debit' or an inactive
+    'credit'). Returns (account id, account number, card id)."""
+    from kefu.banking import ledger
+
+    async with rt.db.transaction() as s:
+        acct = await ledger.open_account(
+            s, customer_id=customer_id, type=type, overdraft_limit=overdraft_limit, opening_balance=balance
+        )
+        card_id = None
+        if card is not None:
+            c = await ledger.issue_card(s, account_id=acct.id, kind=card, activated=card == "debit")
+            card_id = c.id
+        return acct.id, acct.account_no, card_id
+
+
+def principal_of(staff: Staff) -> Any:
+    """The signed-in principal of a staff member, for calling services directly."""
+    from kefu.staff import auth as staff_auth
+
+    return staff_auth._principal(staff, kind="api")

@@ -1,4 +1,4 @@
-"""customers
+"""customers: profiles, phones, consents, phone-banking credentials, verification sessions, SMS outbox
 
 Revision ID: c1a0f0000001
 Revises: 9732289c89fd (foundation)
@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("tier", sa.String(length=12), nullable=False),
         sa.Column("locale", sa.String(length=10), nullable=False),
         sa.Column("tags", sa.Text(), nullable=False),
+        sa.Column("marketing_contact", sa.String(length=1024), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("merged_into_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -61,8 +62,12 @@ def upgrade() -> None:
         sa.Column("is_primary", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("origin_customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_customer_phones_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["origin_customer_id"], ["customers.id"], name=op.f("fk_customer_phones_origin_customer_id_customers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_phones")),
     )
@@ -82,6 +87,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("otp_hash", sa.String(length=128), nullable=True),
         sa.Column("otp_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("otp_attempts", sa.Integer(), nullable=False),
+        sa.Column("otp_sends", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
@@ -96,8 +103,90 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_verification_sessions_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_verification_sessions_staff_id"), ["staff_id"], unique=False)
 
+    op.create_table(
+        "customer_consents",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("origin_customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("field_group", sa.String(length=20), nullable=False),
+        sa.Column("purpose", sa.String(length=200), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("words_shown", sa.Text(), nullable=False),
+        sa.Column("captured_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("captured_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("withdrawn_channel", sa.String(length=10), nullable=True),
+        sa.Column("withdrawn_note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["captured_by"], ["staff.id"], name=op.f("fk_customer_consents_captured_by_staff")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_customer_consents_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["origin_customer_id"], ["customers.id"], name=op.f("fk_customer_consents_origin_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(["withdrawn_by"], ["staff.id"], name=op.f("fk_customer_consents_withdrawn_by_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_consents")),
+    )
+    with op.batch_alter_table("customer_consents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_customer_consents_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_customer_consents_field_group"), ["field_group"], unique=False)
+
+    op.create_table(
+        "customer_credentials",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("pin_hash", sa.String(length=255), nullable=True),
+        sa.Column("pin_set_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("pin_failures", sa.Integer(), nullable=False),
+        sa.Column("pin_locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("questions", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_customer_credentials_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_credentials")),
+        sa.UniqueConstraint("customer_id", name=op.f("uq_customer_credentials_customer_id")),
+    )
+
+    op.create_table(
+        "outbound_messages",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("recipient", sa.String(length=1024), nullable=False),
+        sa.Column("body", sa.String(length=1024), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("provider_ref", sa.String(length=80), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbound_messages")),
+    )
+    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbound_messages_channel"), ["channel"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbound_messages_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbound_messages_status"), ["status"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbound_messages_status"))
+        batch_op.drop_index(batch_op.f("ix_outbound_messages_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_outbound_messages_channel"))
+
+    op.drop_table("outbound_messages")
+    op.drop_table("customer_credentials")
+    with op.batch_alter_table("customer_consents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_consents_field_group"))
+        batch_op.drop_index(batch_op.f("ix_customer_consents_customer_id"))
+
+    op.drop_table("customer_consents")
     with op.batch_alter_table("verification_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_verification_sessions_staff_id"))
         batch_op.drop_index(batch_op.f("ix_verification_sessions_customer_id"))

@@ -162,10 +162,14 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
         return Response(body, media_type=ctype)
 
     from kefu.audit.router import router as audit_router
+    from kefu.banking.router import router as banking_router
+    from kefu.customers.router import router as customers_router
     from kefu.staff.router import router as staff_router
 
     app.include_router(staff_router)
     app.include_router(audit_router)
+    app.include_router(banking_router)
+    app.include_router(customers_router)
 
     web_dir = Path(__file__).parent / "web"
     if (web_dir / "routes.py").exists():
@@ -175,4 +179,5 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
         app.mount("/static", StaticFiles(directory=web_dir / "static"), name="static")
 
     _document_permissions(app)
+    app.state.route_paths = {id(r.original_route): r.path for r in iter_routes(app) if getattr(r, "path", None)}
     return app

@@ -1,5 +1,7 @@
 """Imports every domain's tables so that Alembic and the tests see one metadata."""
 
+from kefu.banking import models as banking_models  # noqa: F401
+from kefu.channels import models as channel_models  # noqa: F401
 from kefu.core import audit, events  # noqa: F401
 from kefu.core.db import Base
 from kefu.customers import models as customer_models  # noqa: F401

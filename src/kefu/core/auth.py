@@ -18,6 +18,7 @@ from kefu.core import audit, context
 from kefu.core.crypto import DataClass
 from kefu.core.db import run_after_commit
 from kefu.core.errors import KefuError, NotAuthenticated, PermissionDenied
+from kefu.core.observability import route_template
 from kefu.core.permissions import Permission, Role
 
 log = structlog.get_logger(__name__)
@@ -130,12 +131,11 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
 async def audit_denial(request: Request, db: AsyncSession, principal: Principal | None, reason: str) -> None:
     """Record a denial in the request's own transaction; the error raised after it commits (so the
     entry survives) because nothing else has been written yet when a route's permission is checked."""
-    route = request.scope.get("route")
     await audit.record(
         db,
         action="auth.denied",
         object_type="route",
-        object_id=f"{request.method} {getattr(route, 'path', request.url.path)}"[:80],
+        object_id=f"{request.method} {route_template(request.scope)}"[:80],
         outcome="denied",
         after={"reason": reason},
         actor_id=principal.staff_id if principal else None,

@@ -96,6 +96,63 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     demo_on_first_start: bool = True
 
+    # Banking (R2.2, R2.4, R9.3). Money in fen (1/100 CNY).
+    #: embedded: Kefu's own ledger; offline: every banking operation answers 503 (core system down)
+    core_banking: Literal["embedded", "offline"] = "embedded"
+    banking_daily_transfer_limit_fen: int = Field(default=5_000_000, ge=0)
+    banking_temporary_loss_days: int = Field(default=5, ge=1, le=30)
+    banking_new_payee_hours: int = Field(default=24, ge=0, le=24 * 90)
+    banking_risk_threshold_fen: int = Field(default=500_000, ge=0)
+    banking_confirmation_minutes: int = Field(default=10, ge=1, le=120)
+    #: branches that take appointments: 'CODE:name' entries separated by commas
+    banking_branches: str = "BJ001:北京分行营业部,SH001:上海分行营业部,GZ001:广州天河支行,SZ001:深圳福田支行"
+    banking_branch_hours: str = Field(default="09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    #: public holidays (YYYY-MM-DD, comma separated) on which branches are closed
+    banking_holidays: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: working Saturdays/Sundays (调休), YYYY-MM-DD, comma separated
+    banking_extra_workdays: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Customers (R3.1): field groups that may be stored without consent because a law requires them
+    #: JSON object field group -> legal basis text (KEFU_CONSENT_LEGAL_BASIS)
+    consent_legal_basis: dict[str, str] = Field(
+        default_factory=lambda: {"identity": "反洗钱法 / AML customer due diligence"}
+    )
+    # Identity verification (R2.1). Levels: 1 = L1 queries, 2 = L2 money movement.
+    #: JSON object operation -> level required (KEFU_VERIFICATION_LEVELS); unknown operations need L2
+    verification_levels: dict[str, int] = Field(
+        default_factory=lambda: {
+            "balance": 1, "history": 1, "transfer": 2, "card_loss": 1,
+            "card_release": 2, "activation": 2, "appointment": 1,
+        }
+    )  # fmt: skip
+    #: JSON object method -> level it gives (KEFU_VERIFICATION_METHOD_LEVELS)
+    verification_method_levels: dict[str, int] = Field(default_factory=lambda: {"pin": 2, "id_sms": 2, "questions": 1})
+    verification_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    verification_max_failures: int = Field(default=5, ge=1, le=100)  # per session, then the session locks
+    pin_max_failures: int = Field(default=3, ge=1, le=100)  # consecutive wrong PINs, then the PIN locks
+    pin_lock_hours: int = Field(default=24, ge=1, le=24 * 30)
+    otp_minutes: int = Field(default=5, ge=1, le=60)
+    otp_max_attempts: int = Field(default=3, ge=1, le=10)  # wrong entries of one code, then it is void
+    otp_max_sends: int = Field(default=3, ge=1, le=20)  # codes per verification session
+    security_questions_required: int = Field(default=2, ge=1, le=10)
+    #: SMS gateway (HTTP POST JSON); unset: messages stay in the outbound_messages outbox as 'pending'
+    sms_gateway_url: str | None = Field(default=None, pattern=r"^https?://")
+    sms_gateway_token: SecretStr | None = None
+    sms_signature: str = Field(default="【客服中心】", max_length=20)
+
+    @field_validator("verification_levels", "verification_method_levels", mode="before")
+    @classmethod
+    def _check_levels(cls, v: object) -> object:
+        if isinstance(v, dict):
+            out: dict[str, int] = {}
+            for key, level in v.items():
+                text = str(level).upper().removeprefix("L")
+                if text not in ("0", "1", "2"):
+                    raise ValueError(f"level of {key!r} must be 0, 1 or 2 (or L0, L1, L2), got {level!r}")
+                out[str(key)] = int(text)
+            return out
+        return v
+
     @field_validator("totp_required_roles", mode="before")
     @classmethod
     def _split_roles(cls, v: object) -> object:
@@ -105,6 +162,21 @@ class Settings(BaseSettings):
             unknown = [r for r in v if r not in ROLE_NAMES]
             if unknown:
                 raise ValueError(f"unknown role(s) {unknown}; known roles: {', '.join(ROLE_NAMES)}")
+        return v
+
+    @field_validator("banking_holidays", "banking_extra_workdays", mode="before")
+    @classmethod
+    def _split_dates(cls, v: object) -> object:
+        import datetime as dt
+
+        if isinstance(v, str):
+            v = [p.strip() for p in v.split(",") if p.strip()]
+        if isinstance(v, list):
+            for item in v:
+                try:
+                    dt.date.fromisoformat(str(item))
+                except ValueError as exc:
+                    raise ValueError(f"{item!r} is not a date; write dates as YYYY-MM-DD") from exc
         return v
 
     @field_validator("database_url")

@@ -62,6 +62,12 @@ def register_tasks(huey: Huey) -> None:
 
         return int(run_async(events.dispatch_pending))
 
+    @huey.periodic_task(crontab(minute="*/5"), name="kefu.banking.expire_temporary_losses")
+    def expire_card_losses() -> int:
+        from kefu.banking import cards
+
+        return int(run_async(cards.expire_job))
+
 
 def start_embedded_consumer(huey: Huey) -> threading.Thread:
     """Run a one-worker huey consumer in a daemon thread (one-process demo in ``kefu serve``)."""

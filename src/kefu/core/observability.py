@@ -22,6 +22,19 @@ LATENCY = Histogram(
 )  # fmt: skip
 
 
+def route_template(scope: Scope) -> str:
+    """The full path template of the matched route (``/api/v1/banking/cards/{card_id}``).
+
+    Routes of nested routers carry only their own part of the path in ``scope["route"]``; the app
+    keeps a map from each route object to its full template (built in ``create_app``)."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    app = scope.get("app")
+    paths = getattr(getattr(app, "state", None), "route_paths", None) or {}
+    return str(paths.get(id(route)) or getattr(route, "path", None) or "unmatched")
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware: binds request id / client address, logs and measures each request."""
 
@@ -55,8 +68,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            route_path = getattr(route, "path", None) or "unmatched"
+            route_path = route_template(scope)
             method = scope.get("method", "?")
             REQUESTS.labels(method, route_path, str(status_holder["status"])).inc()
             LATENCY.labels(method, route_path).observe(elapsed)

@@ -36,6 +36,21 @@ class Permission(enum.StrEnum):
     AUDIT_VERIFY = "audit.verify"
     # operations
     SYSTEM_OPS = "system.ops"  # event outbox, jobs, key status
+    # banking (R2.2, R2.4, R9.3)
+    BANKING_READ = "banking.read"  # masked accounts and cards of a customer, core-system status
+    BANKING_OPERATE = "banking.operate"  # business on a verified call: balance, history, transfer, cards
+    BANKING_MANUAL = "banking.manual"  # register and process requests by hand while the core is down
+    BANKING_FRAUD_MANAGE = "banking.fraud_manage"  # the fraud list of payee accounts
+    BANKING_LEDGER_CHECK = "banking.ledger_check"  # prove the ledger balances
+    BANKING_CORE_SWITCH = "banking.core_switch"  # put the core system offline for drills and back
+    # customers (R2.1, R3.1-R3.5)
+    CUSTOMER_READ = "customer.read"  # masked profile, look-up by phone/ID, name search, consents
+    CUSTOMER_MANAGE = "customer.manage"  # create, update profile, phones
+    CUSTOMER_REVEAL = "customer.reveal"  # one field in clear with a purpose, within the role's clearance
+    CUSTOMER_CONSENT = "customer.consent"  # record consents and withdrawals captured on a contact
+    CUSTOMER_VERIFY = "customer.verify"  # verify a caller's identity (PIN, ID + SMS code, questions)
+    CUSTOMER_MERGE = "customer.merge"  # merge duplicate customer records
+    CUSTOMER_EXPORT = "customer.export"  # the data subject's export: everything held, in clear
 
 
 ALL = frozenset(Permission)
@@ -69,6 +84,37 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         _SELF | {Permission.AUDIT_READ, Permission.AUDIT_VERIFY, Permission.STAFF_READ, Permission.TEAM_READ}
     ),
 }
+
+_BANKING: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset({Permission.BANKING_READ, Permission.BANKING_OPERATE, Permission.BANKING_MANUAL}),
+    Role.TEAM_LEAD: frozenset({Permission.BANKING_READ, Permission.BANKING_OPERATE, Permission.BANKING_MANUAL}),
+    Role.SUPERVISOR: frozenset(
+        {
+            Permission.BANKING_READ,
+            Permission.BANKING_MANUAL,
+            Permission.BANKING_FRAUD_MANAGE,
+            Permission.BANKING_LEDGER_CHECK,
+            Permission.BANKING_CORE_SWITCH,
+        }
+    ),
+    Role.ADMIN: frozenset({Permission.BANKING_CORE_SWITCH}),
+    Role.AUDITOR: frozenset({Permission.BANKING_LEDGER_CHECK}),
+}
+for _role, _perms in _BANKING.items():
+    MATRIX[_role] = MATRIX[_role] | _perms
+
+_CUSTOMERS_DESK = {
+    Permission.CUSTOMER_READ, Permission.CUSTOMER_MANAGE, Permission.CUSTOMER_REVEAL,
+    Permission.CUSTOMER_CONSENT, Permission.CUSTOMER_VERIFY,
+}  # fmt: skip
+_CUSTOMERS: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset(_CUSTOMERS_DESK),
+    Role.TEAM_LEAD: frozenset(_CUSTOMERS_DESK | {Permission.CUSTOMER_MERGE}),
+    Role.COMPLAINT_HANDLER: frozenset({Permission.CUSTOMER_READ}),
+    Role.SUPERVISOR: frozenset(_CUSTOMERS_DESK | {Permission.CUSTOMER_MERGE, Permission.CUSTOMER_EXPORT}),
+}
+for _role, _perms in _CUSTOMERS.items():
+    MATRIX[_role] = MATRIX[_role] | _perms
 
 #: The most sensitive data class each role may reveal (with a purpose). Masked views need no clearance.
 CLEARANCE: dict[Role, DataClass | None] = {

@@ -1,4 +1,5 @@
-"""Customers: profile (personal fields encrypted, looked up by blind index), phones, verification sessions."""
+"""Customers: profile (personal fields encrypted, looked up by blind index), phones, consents,
+phone-banking credentials and verification sessions."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class Customer(Base):
     tier: Mapped[str] = mapped_column(String(12), default=Tier.NORMAL.value, index=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh-Hans")  # preferred language and script
     tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    marketing_contact: Mapped[str | None] = mapped_column(Encrypted("customers.marketing_contact", DataClass.C2))
     status: Mapped[str] = mapped_column(String(10), default=CustomerStatus.ACTIVE.value, index=True)
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -62,6 +64,47 @@ class CustomerPhone(Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the record this phone came from when two customers were merged (None: always this customer's)
+    origin_customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
+
+
+class CustomerConsent(Base):
+    """One consent given by a customer for a field group (R3.1). Rows are never deleted: a withdrawal
+    fills the ``withdrawn_*`` columns, so the ledger keeps the full history."""
+
+    __tablename__ = "customer_consents"
+
+    id: Mapped[IdPk]
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    origin_customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
+    field_group: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10))  # phone / chat / branch / app / web
+    words_shown: Mapped[str] = mapped_column(Text)  # the exact text read out or displayed
+    captured_by: Mapped[int] = mapped_column(BigId, ForeignKey("staff.id"))
+    captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id"))
+    withdrawn_channel: Mapped[str | None] = mapped_column(String(10))
+    withdrawn_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CustomerCredential(Base):
+    """Phone-banking secrets of one customer: the PIN and security answers, stored only as Argon2 hashes."""
+
+    __tablename__ = "customer_credentials"
+
+    id: Mapped[IdPk]
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    pin_set_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    questions: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{"question": text, "answer_hash": …}]
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class VerificationLevel(enum.IntEnum):
@@ -85,6 +128,8 @@ class VerificationSession(Base):
     status: Mapped[str] = mapped_column(String(10), default="open")  # open / locked / closed
     otp_hash: Mapped[str | None] = mapped_column(String(128))
     otp_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    otp_attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong entries of the current code
+    otp_sends: Mapped[int] = mapped_column(Integer, default=0)  # codes sent in this session
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

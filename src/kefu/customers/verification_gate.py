@@ -34,3 +34,11 @@ async def require_level(
             extra={"required_level": int(level), "current_level": v.level},
         )
     return v
+
+
+def required_level(operation: str) -> VerificationLevel:
+    """The level an operation needs, from ``KEFU_VERIFICATION_LEVELS``; an operation not listed needs L2."""
+    from kefu.core import runtime
+
+    levels = runtime.get().settings.verification_levels
+    return VerificationLevel(levels.get(operation, int(VerificationLevel.L2)))

@@ -1,0 +1,35 @@
+"""The outbox of messages to customers: written in the business transaction, delivered after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core.crypto import DataClass, Encrypted
+from kefu.core.db import Base, IdPk, UTCDateTime
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"  # written, not handed to a gateway yet
+    SENT = "sent"  # accepted by the gateway
+    FAILED = "failed"  # the gateway refused it; see last_error
+
+
+class OutboundMessage(Base):
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[IdPk]
+    channel: Mapped[str] = mapped_column(String(10), index=True)  # sms
+    kind: Mapped[str] = mapped_column(String(30))  # verification_code, notice, …
+    recipient: Mapped[str] = mapped_column(Encrypted("outbound_messages.recipient", DataClass.C2))
+    body: Mapped[str] = mapped_column(Encrypted("outbound_messages.body", DataClass.C3))  # may hold a code
+    customer_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=MessageStatus.PENDING.value, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_ref: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
