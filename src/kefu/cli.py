@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from kefu.core.config import ConfigError, get_settings
@@ -157,23 +157,55 @@ async def _with_close(rt, coro):  # type: ignore[no-untyped-def]
 @app.command()
 def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="only when no staff exist yet")] = False,
+    customers: Annotated[
+        int, typer.Option(min=0, help="generated customers with accounts and a year of transactions (0: staff only)")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="random seed of the generated data")] = 20261123,
 ) -> None:
-    """Load the demo center (teams, staff of every role). Passwords are shown once."""
+    """Load the demo center: teams, staff of every role (passwords shown once), and generated customers
+    with accounts, cards and a year of transactions."""
+    import time
+
+    from kefu.banking import demo as bank_demo
+    from kefu.core.errors import KefuError
     from kefu.staff import demo as demo_mod
     from kefu.staff import repository as repo
 
     rt = _runtime()
+    started = time.monotonic()
 
-    async def go() -> list[demo_mod.DemoAccount] | None:
+    async def go() -> tuple[list[demo_mod.DemoAccount], bank_demo.DemoSummary | None] | None:
         async with rt.db.transaction() as s:
             if if_empty and await repo.count_staff(s) > 0:
                 return None
-            return await demo_mod.load(s)
+            accounts = await demo_mod.load(s)
+            if not customers:
+                return accounts, None
+            with Progress(console=err) as progress:
+                tasks: dict[str, TaskID] = {}
 
-    accounts = asyncio.run(_with_close(rt, go()))
-    if accounts is None:
+                def report(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = progress.add_task(stage, total=total)
+                    progress.update(tasks[stage], completed=done, total=total)
+
+                return accounts, await bank_demo.load(s, customers=customers, seed=seed, progress=report)
+
+    try:
+        loaded = asyncio.run(_with_close(rt, go()))
+    except KefuError as exc:
+        _fail(exc.detail)
+    if loaded is None:
         console.print("demo data already present; nothing loaded")
         return
+    accounts, summary = loaded
+    if accounts:
+        _print_demo_accounts(accounts)
+    if summary is not None:
+        _print_demo_customers(summary, time.monotonic() - started)
+
+
+def _print_demo_accounts(accounts: list) -> None:  # type: ignore[type-arg]
     table = Table(title="Kefu demo accounts (shown once; also saved to var/demo-accounts.txt, mode 0600)")
     for col in ("staff no", "name", "roles", "team", "password", "TOTP secret"):
         table.add_column(col, overflow="fold", min_width=8 if col in ("password", "TOTP secret") else None)
@@ -190,6 +222,19 @@ def demo(
         fh.write("staff_no\troles\tpassword\ttotp_secret\n" + "\n".join(lines) + "\n")
     console.print(f"{len(accounts)} demo accounts created. Two-factor codes: add the TOTP secret to an "
                   "authenticator app, or run: kefu user totp-code --secret SECRET")  # fmt: skip
+
+
+def _print_demo_customers(summary, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    console.print(f"{summary.customers} demo customers, {summary.accounts} accounts, {summary.cards} cards, "
+                  f"{summary.transactions} transactions ({summary.postings} ledger postings) in {seconds:.1f} s")  # fmt: skip
+    table = Table(title="Example demo callers (generated, fictitious). DEMO ONLY: the phone-banking PIN is the "
+                        "last 6 digits of the customer number")  # fmt: skip
+    for col in ("name", "phone", "customer no", "PIN", "tier", "language", "security answers"):
+        table.add_column(col, overflow="fold")
+    for c in summary.callers:
+        answers = "; ".join(f"{q} {a}" for q, a in c.answers)
+        table.add_row(c.name, c.phone, c.customer_no, c.pin, c.tier, c.locale, answers)
+    console.print(table)
 
 
 @user_app.command("totp-code")

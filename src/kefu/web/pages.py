@@ -50,9 +50,18 @@ def _when(ctx: Context, value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") 
     return clock.local(value, ctx.get("timezone") or "Asia/Shanghai").strftime(fmt)
 
 
+def _yuan(fen: int | None) -> str:
+    """Integer fen as yuan with thousands separators: 123450 -> '1,234.50'."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
 templates.env.globals["t"] = _t
 templates.env.filters["t"] = _t
 templates.env.filters["when"] = _when
+templates.env.filters["yuan"] = _yuan
 templates.env.globals["LOCALES"] = i18n.LOCALES
 
 
@@ -86,6 +95,7 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("home", "/", (Permission.SELF_READ,)),
+    ("customers", "/customers", (Permission.CUSTOMER_READ,)),
     ("staff", "/staff", (Permission.STAFF_READ,)),
     ("audit", "/audit", (Permission.AUDIT_READ,)),
     ("account", "/account", (Permission.SELF_READ,)),

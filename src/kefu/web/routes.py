@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from kefu.web import account, audit_pages, login, staff_pages
+from kefu.web import (
+    account,
+    audit_pages,
+    banking_pages,
+    card_pages,
+    customer_pages,
+    login,
+    staff_pages,
+    verification_pages,
+)
 from kefu.web.pages import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -10,3 +19,7 @@ router.include_router(login.router)
 router.include_router(account.router)
 router.include_router(staff_pages.router)
 router.include_router(audit_pages.router)
+router.include_router(customer_pages.router)
+router.include_router(verification_pages.router)
+router.include_router(banking_pages.router)
+router.include_router(card_pages.router)
