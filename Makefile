@@ -44,9 +44,11 @@ unit: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider tests/e2e
 
-## bench: speed and memory figures, each beside a peer measured in the same run
+## bench: speed and memory figures, each beside a peer measured in the same run (PostgreSQL too when it is up)
 bench: $(STAMP)
-	$(PY) -m bench
+	@if [ -z "$$KEFU_BENCH_DATABASE_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  export KEFU_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres; fi; \
+	  $(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
