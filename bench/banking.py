@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.foundation import Result, _fmt_rate, _print, _settings
+from bench.foundation import Result, _fmt_rate, _settings, emit, scratch_pg_database
 from kefu.banking import transfers
 from kefu.core import runtime
 from kefu.core.config import Settings
@@ -117,26 +117,11 @@ async def run_all() -> list[Result]:
     try:
         url = f"sqlite:///{tmp / 'banking.db'}"
         upgrade(url)
-        for r in await _bench("SQLite", _settings(url, tmp)):
-            _print(r)
-            results.append(r)
+        emit(results, await _bench("SQLite", _settings(url, tmp)))
         pg = os.environ.get("KEFU_BENCH_DATABASE_URL")
         if pg:
-            import psycopg
-
-            name = f"kefu_bench_bank_{os.getpid()}"
-            with psycopg.connect(pg, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
-                conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-            pg_url = pg.rsplit("/", 1)[0] + "/" + name
-            try:
-                upgrade(pg_url)
-                for r in await _bench("PostgreSQL", _settings(pg_url, tmp)):
-                    _print(r)
-                    results.append(r)
-            finally:
-                with psycopg.connect(pg, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            with scratch_pg_database(pg, f"kefu_bench_bank_{os.getpid()}") as pg_url:
+                emit(results, await _bench("PostgreSQL", _settings(pg_url, tmp)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results

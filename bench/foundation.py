@@ -20,6 +20,8 @@ import statistics
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,29 @@ def _fmt_rate(n: int, seconds: float) -> str:
 def _print(r: Result) -> None:
     mark = {True: "met", False: "MISSED", None: "-"}[r.met]
     print(f"{r.name:<38} {r.ours:>14} | {r.peer_name:<30} {r.peer:>14} | target {r.target:<16} {mark}")
+
+
+@contextmanager
+def scratch_pg_database(admin_url: str, name: str) -> Iterator[str]:
+    """A fresh PostgreSQL database migrated to head, dropped afterwards; yields its URL."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def emit(results: list[Result], rows: list[Result]) -> None:
+    for r in rows:
+        _print(r)
+        results.append(r)
 
 
 async def _bench_storage(label: str, settings: Settings) -> list[Result]:
@@ -232,21 +257,8 @@ async def run_all() -> list[Result]:
             results.append(r)
         pg = os.environ.get("KEFU_BENCH_DATABASE_URL")
         if pg:
-            import psycopg
-
-            name = f"kefu_bench_{os.getpid()}"
-            with psycopg.connect(pg, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
-                conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-            pg_url = pg.rsplit("/", 1)[0] + "/" + name
-            upgrade(pg_url)
-            try:
-                for r in await _bench_storage("PostgreSQL", _settings(pg_url, tmp)):
-                    _print(r)
-                    results.append(r)
-            finally:
-                with psycopg.connect(pg, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            with scratch_pg_database(pg, f"kefu_bench_{os.getpid()}") as pg_url:
+                emit(results, await _bench_storage("PostgreSQL", _settings(pg_url, tmp)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results

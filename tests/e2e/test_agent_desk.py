@@ -5,31 +5,15 @@ and releases it; an auditor then finds every step in the audit log. Refreshes th
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.test_web_shell import (  # the shared browser fixtures and server settings
-    PASSWORD,
-    ROOT,
-    SHOTS,
-    _free_port,
-    _server_env,
-    browser,
-    page,
-    sync_api,
-)
+from tests.e2e.conftest import PASSWORD, running_server, settings_from, shot, sync_api
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser", "page"]
 
 PHONE = "13655501234"
 PIN = "730518"
@@ -37,17 +21,12 @@ PIN = "730518"
 
 async def _seed(env: dict[str, str]) -> dict[str, Any]:
     from kefu.core import runtime
-    from kefu.core.config import Settings
     from kefu.customers import consents, credentials
     from kefu.staff import service
     from tests.customers.helpers import WORDS
     from tests.factories import make_account, make_customer, principal_of
 
-    settings = Settings(
-        database_url=env["KEFU_DATABASE_URL"], var_dir=Path(env["KEFU_VAR_DIR"]),
-        secret_key=env["KEFU_SECRET_KEY"], data_key=env["KEFU_DATA_KEY"],  # type: ignore[arg-type]
-        argon2_time_cost=1, argon2_memory_kib=1024, environment="test",
-    )  # fmt: skip
+    settings = settings_from(env)
     rt = runtime.build(settings)
     try:
         async with rt.db.transaction() as s:
@@ -75,41 +54,8 @@ async def _seed(env: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def desk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from kefu.core.migrate import upgrade
-
-    tmp = tmp_path_factory.mktemp("desk")
-    (tmp / "var").mkdir()
-    env = _server_env(tmp)
-    upgrade(env["KEFU_DATABASE_URL"])
-    seeded = asyncio.run(_seed(env))
-    port = _free_port()
-    log_file = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "kefu.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
-        env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not start:\n" + (tmp / "server.log").read_text()[-3000:])
-        time.sleep(0.2)
-    yield {"base": base, **seeded}
-    proc.terminate()
-    proc.wait(timeout=10)
-    log_file.close()
-
-
-def _shot(pg: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / name))
+    with running_server(tmp_path_factory, "desk", lambda env: asyncio.run(_seed(env))) as srv:
+        yield srv
 
 
 def _sign_in(pg: Any, base: str, staff_no: str) -> None:
@@ -132,7 +78,7 @@ def test_agent_serves_a_caller_and_the_auditor_sees_every_step(desk_server: dict
     expect(page.locator("table.table tbody tr")).to_have_count(1)
     expect(page.locator("table.table tbody tr")).to_contain_text("136****1234")
     assert PHONE not in page.content()
-    _shot(page, "customer-search.png")
+    shot(page, "customer-search.png")
 
     page.click("[data-open-customer]")
     page.wait_for_url(f"{base}/customers/{cid}")
@@ -140,7 +86,7 @@ def test_agent_serves_a_caller_and_the_auditor_sees_every_step(desk_server: dict
     expect(page.locator("#accounts")).to_contain_text("余额须核实身份")
     assert PHONE not in page.content()
     page.fill("#contact_ref", "CALL-20261123-0042")
-    _shot(page, "customer-page.png")
+    shot(page, "customer-page.png")
     page.click("[data-verify-start]")
     page.wait_for_url(re.compile(r"done=verify_start"))
     page.fill("#pin", PIN)
@@ -150,7 +96,7 @@ def test_agent_serves_a_caller_and_the_auditor_sees_every_step(desk_server: dict
     page.locator("[data-balance-of]").first.click()
     expect(page.locator("[data-balance]")).to_contain_text("32,560.80")
     page.locator("#verify").scroll_into_view_if_needed()
-    _shot(page, "verification.png")
+    shot(page, "verification.png")
 
     page.click("[data-transfer]")
     page.fill("#to_account_no", desk_server["payee_no"])
@@ -159,7 +105,7 @@ def test_agent_serves_a_caller_and_the_auditor_sees_every_step(desk_server: dict
     page.click("[data-preview]")
     expect(page.locator("[data-readback] .script")).to_contain_text("1,500.00")
     assert desk_server["payee_no"] not in page.locator("[data-readback] .readback-facts").inner_text()
-    _shot(page, "transfer-readback.png")
+    shot(page, "transfer-readback.png")
     page.click("[data-execute]")
     expect(page.locator(".alert-success")).to_contain_text("转账成功")
     reference = page.locator("[data-reference]").inner_text()
@@ -168,7 +114,7 @@ def test_agent_serves_a_caller_and_the_auditor_sees_every_step(desk_server: dict
     page.click("text=返回客户页面")
     page.locator('[data-card-op="temporary-loss"]').first.click()
     expect(page.locator("[data-readback] .script")).to_contain_text("临时挂失")
-    _shot(page, "card-loss.png")
+    shot(page, "card-loss.png")
     page.click("[data-execute]")
     page.wait_for_url(re.compile(r"done=card_loss_temporary"))
     expect(page.locator('[data-card-status="temporary_loss"]')).to_have_count(1)

@@ -6,68 +6,24 @@ They also refresh the screenshots in docs/screenshots/ (1366x768). Skipped when 
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pyotp
 import pytest
 
-CHROMIUM = os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)",
-                allow_module_level=True)  # fmt: skip
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+from tests.e2e.conftest import PASSWORD, VIEWPORT, running_server, settings_from, shot, sync_api
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1366, "height": 768}
-PASSWORD = "E2e-pass-2026x"
 TOTP_SECRET = pyotp.random_base32()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _server_env(tmp: Path) -> dict[str, str]:
-    return {
-        "KEFU_DATABASE_URL": f"sqlite:///{tmp / 'kefu.db'}",
-        "KEFU_VAR_DIR": str(tmp / "var"),
-        "KEFU_SECRET_KEY": "e2e-secret-" + base64.b16encode(os.urandom(12)).decode(),
-        "KEFU_DATA_KEY": "1:" + base64.b64encode(os.urandom(32)).decode(),
-        "KEFU_ENVIRONMENT": "test",
-        "KEFU_ARGON2_TIME_COST": "1",
-        "KEFU_ARGON2_MEMORY_KIB": "1024",
-        "KEFU_TOTP_REQUIRED_ROLES": "admin",
-        "KEFU_EMBEDDED_WORKER": "false",
-        "KEFU_DEMO_ON_FIRST_START": "false",
-        "KEFU_LOG_LEVEL": "WARNING",
-    }
 
 
 async def _seed(env: dict[str, str]) -> dict[str, Any]:
     from kefu.core import runtime
-    from kefu.core.config import Settings
     from kefu.staff import service
 
-    settings = Settings(
-        database_url=env["KEFU_DATABASE_URL"], var_dir=Path(env["KEFU_VAR_DIR"]),
-        secret_key=env["KEFU_SECRET_KEY"], data_key=env["KEFU_DATA_KEY"],  # type: ignore[arg-type]
-        argon2_time_cost=1, argon2_memory_kib=1024, environment="test",
-    )  # fmt: skip
+    settings = settings_from(env)
     rt = runtime.build(settings)
     try:
         async with rt.db.transaction() as s:
@@ -90,61 +46,8 @@ async def _seed(env: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from kefu.core.migrate import upgrade
-
-    tmp = tmp_path_factory.mktemp("e2e")
-    (tmp / "var").mkdir()
-    env = _server_env(tmp)
-    upgrade(env["KEFU_DATABASE_URL"])
-    seeded = asyncio.run(_seed(env))
-    port = _free_port()
-    log_file = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "kefu.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
-        env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not start:\n" + (tmp / "server.log").read_text()[-3000:])
-        time.sleep(0.2)
-    yield {"base": base, **seeded}
-    proc.terminate()
-    proc.wait(timeout=10)
-    log_file.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    pg.on("dialog", lambda dialog: dialog.accept())  # the confirm() before consequential actions
-    yield pg
-    context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name))
+    with running_server(tmp_path_factory, "e2e", lambda env: asyncio.run(_seed(env))) as srv:
+        yield srv
 
 
 def _sign_in(page: Any, base: str, staff_no: str) -> None:
@@ -158,7 +61,7 @@ def test_admin_creates_and_suspends_staff_auditor_verifies(server: dict[str, Any
     base = server["base"]
     page.goto(base + "/login")
     sync_api.expect(page.locator("h1")).to_have_text("员工登录")
-    _shot(page, "login.png")
+    shot(page, "login.png")
     _sign_in(page, base, "A0001")
     page.wait_for_url(re.compile(r"/login/totp"))
     page.fill("#code", pyotp.TOTP(TOTP_SECRET).now())
@@ -166,7 +69,7 @@ def test_admin_creates_and_suspends_staff_auditor_verifies(server: dict[str, Any
     page.wait_for_url(base + "/")
     sync_api.expect(page.locator("h1")).to_contain_text("王管理")
     sync_api.expect(page.locator('[data-nav="staff"]')).to_be_visible()
-    _shot(page, "home-admin.png")
+    shot(page, "home-admin.png")
 
     page.click('[data-nav="staff"]')
     page.click("a[href='/staff/new']")
@@ -190,10 +93,10 @@ def test_admin_creates_and_suspends_staff_auditor_verifies(server: dict[str, Any
     page.fill("#purpose", "核实入职登记信息")
     page.click("button:has-text('查看')")
     sync_api.expect(page.locator("[data-revealed]")).to_have_text("13600001234")
-    _shot(page, "staff-detail.png")
+    shot(page, "staff-detail.png")
     page.goto(base + "/staff")
     sync_api.expect(page.locator("table.table tbody tr")).to_have_count(4)
-    _shot(page, "staff-list.png")
+    shot(page, "staff-list.png")
 
     other = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     audit_page = other.new_page()
@@ -208,7 +111,7 @@ def test_admin_creates_and_suspends_staff_auditor_verifies(server: dict[str, Any
     sync_api.expect(audit_page.locator(".audit-entry", has_text="staff.create")).to_have_count(1)
     audit_page.locator(".audit-entry", has_text="staff.suspended").locator("summary").click()
     sync_api.expect(audit_page.locator(".audit-entry details[open] pre").first).to_contain_text('"status": "active"')
-    _shot(audit_page, "audit.png")
+    shot(audit_page, "audit.png")
     audit_page.click("[data-verify]")
     sync_api.expect(audit_page.locator(".alert-success")).to_contain_text("校验通过")
     other.close()
@@ -235,7 +138,7 @@ def test_language_switch(server: dict[str, Any], page: Any) -> None:
     page.click("a[data-lang=en]")
     sync_api.expect(page.locator("h1")).to_have_text("Staff sign-in")
     sync_api.expect(page.locator("html")).to_have_attribute("lang", "en")
-    _shot(page, "login-en.png")
+    shot(page, "login-en.png")
     page.click(".lang-menu summary")
     page.click("a[data-lang=zh-Hant]")
     sync_api.expect(page.locator("h1")).to_have_text("員工登入")
