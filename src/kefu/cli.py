@@ -15,7 +15,9 @@ from rich.table import Table
 
 from kefu.core.config import ConfigError, get_settings
 
-app = typer.Typer(help="Kefu contact-center platform", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Kefu contact-center platform", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log", no_args_is_help=True)
@@ -24,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+banking_app = typer.Typer(help="Core banking connection", no_args_is_help=True)
+app.add_typer(banking_app, name="banking")
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
@@ -42,9 +46,13 @@ def _fail(message: str, code: int = 1) -> None:
 def _runtime():  # type: ignore[no-untyped-def]
     from kefu.core import logging as kefu_logging
     from kefu.core import runtime
+    from kefu.core.migrate import schema_problem
 
     settings = get_settings()
     kefu_logging.configure(settings.log_level, json=settings.log_json)
+    problem = schema_problem(settings.database_url, settings.async_url)
+    if problem:
+        _fail(problem)
     try:
         return runtime.build(settings)
     except ConfigError as exc:
@@ -60,11 +68,16 @@ def serve(
     """Serve the web UI and the HTTP API."""
     import uvicorn
 
+    from kefu.core.migrate import schema_problem
+
     settings = get_settings()
     try:
         settings.ensure_secrets()
     except ConfigError as exc:
         _fail(str(exc))
+    problem = schema_problem(settings.database_url, settings.async_url)
+    if problem:
+        _fail(problem)
     if settings.is_sqlite and settings.embedded_worker:
         from kefu.core.jobs import get_huey, start_embedded_consumer
 
@@ -331,6 +344,48 @@ def keys_rotate(
     console.print(f"key version {report.version} ({crypto.keyring().current_version} current): "
                   f"{report.rewritten} values re-encrypted, {report.already_current} already current, "
                   f"{report.columns} encrypted columns")  # fmt: skip
+
+
+@banking_app.command("core")
+def banking_core(
+    mode: Annotated[str, typer.Argument(help="status, online or offline")] = "status",
+    reason: Annotated[str, typer.Option(help="why (required to switch); written to the audit log")] = "",
+    as_staff: Annotated[str, typer.Option("--as", help="staff number of the supervisor or admin switching")] = "",
+) -> None:
+    """Show the core banking connection, or switch it offline / online (drills, outages; R9.3)."""
+    from kefu.banking import manual
+    from kefu.core import context
+    from kefu.core.errors import KefuError
+    from kefu.core.permissions import Permission
+    from kefu.staff import repository as staff_repo
+    from kefu.staff.auth import principal_for
+
+    if mode not in ("status", "online", "offline"):
+        _fail("mode must be status, online or offline")
+    if mode != "status" and not as_staff:
+        _fail("say who is switching: --as STAFF_NO (a supervisor or admin)")
+    rt = _runtime()
+
+    async def go() -> dict[str, object]:
+        async with rt.db.transaction() as s:
+            if mode == "status":
+                return await manual.status(s)
+            staff = await staff_repo.get_staff_by_no(s, as_staff)
+            if staff is None or staff.status != "active":
+                raise KefuError(f"No active staff member {as_staff}.")
+            actor = principal_for(staff, kind="cli")
+            if not actor.can(Permission.BANKING_CORE_SWITCH):
+                raise KefuError(f"{as_staff} may not switch the core banking connection (banking.core_switch).")
+            ctx = context.current()
+            ctx.actor_id, ctx.actor_label = actor.staff_id, f"cli:{actor.staff_no}"
+            return await manual.set_mode(s, actor=actor, mode=mode, reason=reason)
+
+    try:
+        out = asyncio.run(_with_close(rt, go()))
+    except KefuError as exc:
+        _fail(exc.detail)
+    state = "available" if out["available"] else f"OFFLINE ({out['reason']})"
+    console.print(f"core banking: {state}")
 
 
 if __name__ == "__main__":

@@ -99,7 +99,13 @@ async def register(
 
 
 async def list_requests(
-    session: AsyncSession, *, status: str | None, customer_id: int | None, offset: int, limit: int
+    session: AsyncSession,
+    *,
+    status: str | None,
+    customer_id: int | None,
+    offset: int,
+    limit: int,
+    newest_first: bool = False,
 ) -> dict[str, Any]:
     stmt = select(ManualRequest)
     if status:
@@ -107,11 +113,12 @@ async def list_requests(
     if customer_id is not None:
         stmt = stmt.where(ManualRequest.customer_id == customer_id)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (
-        (await session.execute(stmt.order_by(ManualRequest.created_at, ManualRequest.id).offset(offset).limit(limit)))
-        .scalars()
-        .all()
+    order = (
+        (ManualRequest.created_at.desc(), ManualRequest.id.desc())
+        if newest_first
+        else (ManualRequest.created_at, ManualRequest.id)
     )
+    rows = (await session.execute(stmt.order_by(*order).offset(offset).limit(limit))).scalars().all()
     return {"items": [_out(r) for r in rows], "total": int(total), "offset": offset, "limit": limit}
 
 

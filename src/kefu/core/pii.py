@@ -19,7 +19,7 @@ def check_purpose(purpose: str) -> str:
     cleaned = purpose.strip()
     if len(cleaned) < MIN_PURPOSE:
         raise ValidationFailed(
-            f"State why you need to see this (at least {MIN_PURPOSE} characters).",
+            f"Give the reason (at least {MIN_PURPOSE} characters); it is written to the audit log.",
             extra={"errors": [{"field": "purpose", "message": "too short"}]},
         )
     return cleaned

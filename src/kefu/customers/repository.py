@@ -39,6 +39,14 @@ async def get_customer_for_update(session: AsyncSession, customer_id: int) -> Cu
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def customer_numbers(session: AsyncSession, customer_ids: set[int]) -> dict[int, str]:
+    """{id: customer_no} (a reference number, not personal data) for lists in other domains' pages."""
+    if not customer_ids:
+        return {}
+    rows = (await session.execute(select(Customer.id, Customer.customer_no).where(Customer.id.in_(customer_ids)))).all()
+    return {r.id: r.customer_no for r in rows}
+
+
 async def customer_no_taken(session: AsyncSession, customer_no: str) -> bool:
     stmt = select(func.count()).select_from(Customer).where(Customer.customer_no == customer_no)
     return bool((await session.execute(stmt)).scalar_one())

@@ -251,6 +251,11 @@ def _principal(staff: Staff, *, kind: str, **kw: object) -> Principal:
     )  # fmt: skip
 
 
+def principal_for(staff: Staff, *, kind: str) -> Principal:
+    """The principal of a staff member acting outside a request (``kind`` e.g. "cli")."""
+    return _principal(staff, kind=kind)
+
+
 async def resolve(request: Request, session: AsyncSession) -> Principal | None:
     now = clock.now()
     api_key = request.headers.get("x-api-key")

@@ -37,6 +37,14 @@ async def get_staff(session: AsyncSession, staff_id: int, *, principal: Principa
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def names_of(session: AsyncSession, staff_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """{id: (staff_no, name)} for showing who did something (directory data, no personal fields)."""
+    if not staff_ids:
+        return {}
+    rows = (await session.execute(select(Staff.id, Staff.staff_no, Staff.name).where(Staff.id.in_(staff_ids)))).all()
+    return {r.id: (r.staff_no, r.name) for r in rows}
+
+
 async def get_staff_by_no(session: AsyncSession, staff_no: str) -> Staff | None:
     stmt = select(Staff).options(selectinload(Staff.roles)).where(Staff.staff_no == staff_no)
     return (await session.execute(stmt)).scalar_one_or_none()

@@ -96,6 +96,7 @@ def safe_next(value: str | None, default: str = "/") -> str:
 NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("home", "/", (Permission.SELF_READ,)),
     ("customers", "/customers", (Permission.CUSTOMER_READ,)),
+    ("manual_requests", "/manual-requests", (Permission.BANKING_MANUAL,)),
     ("staff", "/staff", (Permission.STAFF_READ,)),
     ("audit", "/audit", (Permission.AUDIT_READ,)),
     ("account", "/account", (Permission.SELF_READ,)),

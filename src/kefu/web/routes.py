@@ -9,6 +9,7 @@ from kefu.web import (
     card_pages,
     customer_pages,
     login,
+    manual_pages,
     staff_pages,
     verification_pages,
 )
@@ -23,3 +24,4 @@ router.include_router(customer_pages.router)
 router.include_router(verification_pages.router)
 router.include_router(banking_pages.router)
 router.include_router(card_pages.router)
+router.include_router(manual_pages.router)
