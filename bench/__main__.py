@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import banking, foundation
+from bench import banking, foundation, loadtest, routing, simulate
 
 
 def main() -> int:
     results = asyncio.run(foundation.run_all())
     results += asyncio.run(banking.run_all())
+    results += routing.main()
+    results += simulate.main()
+    results += loadtest.main()
     failed = [r for r in results if r.met is False]
     print()
     print(f"{len(results)} measurements, {len(results) - len(failed)} met their target, {len(failed)} missed")

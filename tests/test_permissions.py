@@ -27,8 +27,23 @@ def _checked_routes(app: Any) -> list[Any]:
         path = getattr(r, "path", "") or ""
         if path in FRAMEWORK_PATHS or path == "/static" or path.startswith("/static/"):
             continue
+        if _is_websocket(r):
+            continue  # checked by test_websocket_routes_declare_access
         out.append(r)
     return out
+
+
+def _is_websocket(route: Any) -> bool:
+    inner = getattr(route, "original_route", route)
+    return type(inner).__name__ in ("APIWebSocketRoute", "WebSocketRoute")
+
+
+async def test_websocket_routes_declare_access(app):
+    sockets = [r for r in api_routes(app) if _is_websocket(r)]
+    assert sockets, "the live channel /api/v1/ws is missing"
+    for r in sockets:
+        marks = [getattr(d.call, "kefu_ws_permissions", None) for d in r.dependant.dependencies]
+        assert any(marks), f"websocket {r.path} does not declare who may open it"
 
 
 def _operations(app: Any) -> list[tuple[str, str, bool, tuple[Permission, ...]]]:
@@ -90,7 +105,7 @@ async def test_every_role_against_the_matrix(rt, app, client):
         _, key = await staff_auth.create_api_key(
             s, actor=staff_auth._principal(owner, kind="api"), name="walker", scopes=["staff.read"], expires_days=None
         )
-    ids = {"staff_id": target.id, "team_id": team_id, "key_id": key.id}
+    ids = {"staff_id": target.id, "team_id": team_id, "key_id": key.id, "code": "general"}
     ops = _operations(app)
     assert any(not public for _, _, public, _ in ops)
 
@@ -125,7 +140,7 @@ async def test_every_role_against_the_matrix(rt, app, client):
 
 
 async def test_unauthenticated_calls_get_401_problem_json(rt, app, client):
-    ids = {"staff_id": 1, "team_id": 1, "key_id": 1}
+    ids = {"staff_id": 1, "team_id": 1, "key_id": 1, "code": "general"}
     checked = 0
     for method, path, is_public, _ in _operations(app):
         if is_public:

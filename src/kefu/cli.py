@@ -28,6 +28,20 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 banking_app = typer.Typer(help="Core banking connection", no_args_is_help=True)
 app.add_typer(banking_app, name="banking")
+
+
+def _add_domain_commands() -> None:
+    from kefu.routing.bench_cli import bench_app
+    from kefu.routing.phone_cli import cti_app, phone_app
+    from kefu.routing.simulate_cli import simulate
+
+    app.add_typer(phone_app, name="phone")
+    app.add_typer(cti_app, name="cti")
+    app.add_typer(bench_app, name="bench")
+    app.command("simulate")(simulate)
+
+
+_add_domain_commands()
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
@@ -192,6 +206,11 @@ def demo(
             if if_empty and await repo.count_staff(s) > 0:
                 return None
             accounts = await demo_mod.load(s)
+            from kefu.contacts import demo as contacts_demo
+            from kefu.routing import demo as routing_demo
+
+            await routing_demo.seed(s)
+            await contacts_demo.seed_categories(s)
             if not customers:
                 return accounts, None
             with Progress(console=err) as progress:

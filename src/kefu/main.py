@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -130,9 +132,16 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
         else:
             runtime_mod.install(app.state.runtime)
         log.info("kefu_started", version=__version__, mode="cluster" if settings.cluster_mode else "embedded")
+        from kefu.routing import service as routing_service
+
+        stop = asyncio.Event()
+        timer = asyncio.create_task(routing_service.run_timer(app.state.runtime, stop), name="kefu-routing-timer")
         try:
             yield
         finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await timer
             if owned:
                 await app.state.runtime.close()
 
@@ -170,6 +179,20 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     app.include_router(audit_router)
     app.include_router(banking_router)
     app.include_router(customers_router)
+
+    from kefu.contacts.router import router as contacts_router
+    from kefu.contacts.router_categories import router as categories_router
+    from kefu.contacts.router_followups import router as followups_router
+    from kefu.routing.config_router import router as routing_config_router
+    from kefu.routing.router import router as desk_router
+    from kefu.routing.ws import router as ws_router
+
+    app.include_router(contacts_router)
+    app.include_router(categories_router)
+    app.include_router(followups_router)
+    app.include_router(routing_config_router)
+    app.include_router(desk_router)
+    app.include_router(ws_router)
 
     web_dir = Path(__file__).parent / "web"
     if (web_dir / "routes.py").exists():

@@ -114,7 +114,11 @@ def running_server(
         yield {"base": base, **seeded}
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # still draining requests (a load test): stop it hard
+            proc.kill()
+            proc.wait(timeout=10)
         log_file.close()
 
 

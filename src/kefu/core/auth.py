@@ -71,26 +71,31 @@ def set_resolver(fn: Resolver) -> None:
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     rt = request.app.state.runtime
-    session: AsyncSession = rt.db.sessionmaker()
+    committed = False
     try:
-        yield session
-    except KefuError as exc:
-        if exc.commit:
-            await session.commit()
-            await session.close()
+        async with rt.db.writer():
+            session: AsyncSession = rt.db.sessionmaker()
+            try:
+                yield session
+            except KefuError as exc:
+                if exc.commit:
+                    await session.commit()
+                    committed = True
+                else:
+                    await session.rollback()
+                await session.close()
+                raise
+            except BaseException:
+                await session.rollback()
+                await session.close()
+                raise
+            else:
+                await session.commit()
+                committed = True
+                await session.close()
+    finally:
+        if committed:
             await run_after_commit(session)
-        else:
-            await session.rollback()
-            await session.close()
-        raise
-    except BaseException:
-        await session.rollback()
-        await session.close()
-        raise
-    else:
-        await session.commit()
-        await session.close()
-        await run_after_commit(session)
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db)]

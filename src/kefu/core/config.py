@@ -140,6 +140,22 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr | None = None
     sms_signature: str = Field(default="【客服中心】", max_length=20)
 
+    # Contacts and routing (R1.2, R1.5, R1.7)
+    #: one ring, in seconds (R1.2)
+    ring_seconds: float = Field(default=5.0, ge=1, le=30)
+    #: service-level target: a call is answered within this many rings (R1.2: 3 by default, 2 allowed)
+    answer_within_rings: int = Field(default=3, ge=1, le=10)
+    #: an offer rings at one agent for this many rings, then moves on and the agent goes not-ready (no answer)
+    offer_timeout_rings: int = Field(default=3, ge=1, le=20)
+    #: wrap-up longer than this reminds the agent (and counts in handle time either way)
+    wrapup_limit_seconds: int = Field(default=120, ge=10, le=3600)
+    #: follow-ups are reminded this many minutes before they are due, and escalated to the team lead when overdue
+    followup_remind_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    #: the routing timer (ring-outs, overflow, callbacks due) runs this often in each ``kefu serve``
+    routing_tick_seconds: float = Field(default=1.0, gt=0, le=10)
+    #: the softphone simulator (agent page "simulated call", ``kefu phone``); turn off in production
+    softphone_simulator: bool = True
+
     @field_validator("verification_levels", "verification_method_levels", mode="before")
     @classmethod
     def _check_levels(cls, v: object) -> object:
@@ -184,6 +200,14 @@ class Settings(BaseSettings):
     def _check_url(cls, v: str) -> str:
         async_database_url(v)
         return v
+
+    @property
+    def answer_target_seconds(self) -> float:
+        return self.ring_seconds * self.answer_within_rings
+
+    @property
+    def offer_timeout_seconds(self) -> float:
+        return self.ring_seconds * self.offer_timeout_rings
 
     @property
     def async_url(self) -> str:

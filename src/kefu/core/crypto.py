@@ -118,7 +118,7 @@ def normalise_lookup(value: str) -> str:
     v = re.sub(r"[\s\-()]", "", value).upper()
     if v.startswith("+86"):
         v = v[3:]
-    elif v.startswith("0086"):
+    elif v.startswith("0086") and len(v) == 15:  # 0086 + an 11-digit mobile (an ID number may start 0086…)
         v = v[4:]
     return v
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -82,12 +83,40 @@ def _sqlite_hooks(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """One engine + session factory per process (or per test)."""
+    """One engine + session factory per process (or per test).
+
+    SQLite allows one writer at a time and every transaction here begins IMMEDIATE. Left to SQLite,
+    waiting writers poll with growing sleeps (the busy handler), which wastes most of the time under
+    load; so in embedded mode this process's transactions also queue on an asyncio lock (``writer()``),
+    FIFO and without polling. Another process (``kefu worker``) still waits on SQLite's busy timeout.
+    """
+
+    #: how long a request waits for its turn at the SQLite writer before answering 503
+    GATE_TIMEOUT_S = 30.0
 
     def __init__(self, async_url: str, *, pool: bool = True) -> None:
         self.url = async_url
         self.engine = make_engine(async_url, pool=pool)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._gate: asyncio.Lock | None = asyncio.Lock() if async_url.startswith("sqlite") else None
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[None]:
+        """Hold the in-process SQLite writer turn (no-op on PostgreSQL). Never nest it."""
+        if self._gate is None:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self._gate.acquire(), timeout=self.GATE_TIMEOUT_S)
+        except TimeoutError as exc:
+            from kefu.core.errors import ServiceUnavailable
+
+            raise ServiceUnavailable("The system is very busy right now; nothing was saved. Try again in a moment.",
+                                     code="busy") from exc  # fmt: skip
+        try:
+            yield
+        finally:
+            self._gate.release()
 
     @property
     def dialect(self) -> str:
@@ -96,15 +125,16 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, roll back on error, then run after-commit hooks."""
-        session = self.sessionmaker()
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
+        async with self.writer():
+            session = self.sessionmaker()
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                await session.close()
+                raise
             await session.close()
-            raise
-        await session.close()
         await run_after_commit(session)
 
     async def dispose(self) -> None:

@@ -62,6 +62,15 @@ def register_tasks(huey: Huey) -> None:
 
         return int(run_async(events.dispatch_pending))
 
+    @huey.periodic_task(crontab(minute="*"), name="kefu.contacts.followup_sweep")
+    def followup_sweep() -> dict[str, int]:
+        from kefu.contacts import jobs as contact_jobs
+
+        return dict(run_async(contact_jobs.followup_sweep))
+
+    # handlers of domain events that the worker runs (the outbox sweep above dispatches them)
+    import kefu.contacts.followups  # noqa: F401
+
     @huey.periodic_task(crontab(minute="*/5"), name="kefu.banking.expire_temporary_losses")
     def expire_card_losses() -> int:
         from kefu.banking import cards

@@ -51,6 +51,14 @@ class Permission(enum.StrEnum):
     CUSTOMER_VERIFY = "customer.verify"  # verify a caller's identity (PIN, ID + SMS code, questions)
     CUSTOMER_MERGE = "customer.merge"  # merge duplicate customer records
     CUSTOMER_EXPORT = "customer.export"  # the data subject's export: everything held, in clear
+    # contacts and routing (R1.1-R1.8)
+    CONTACT_READ = "contact.read"  # contact records and a customer's timeline, within the reader's scope
+    CONTACT_HANDLE = "contact.handle"  # the agent desk: presence, answer, hold, transfer, end, wrap-up, follow-ups
+    FOLLOWUP_MANAGE = "followup.manage"  # reassign and close follow-ups of one's scope (team lead)
+    ROUTING_MONITOR = "routing.monitor"  # wallboard: queues, agents' presence, live and historical service level
+    ROUTING_CONFIGURE = "routing.configure"  # queues, skills, IVR routes, wrap-up categories
+    CTI_EVENTS = "cti.events"  # a telephony system posting call events (API keys)
+    CTI_SIMULATE = "cti.simulate"  # the built-in softphone simulator (when KEFU_SOFTPHONE_SIMULATOR is on)
 
 
 ALL = frozenset(Permission)
@@ -116,6 +124,25 @@ _CUSTOMERS: dict[Role, frozenset[Permission]] = {
 for _role, _perms in _CUSTOMERS.items():
     MATRIX[_role] = MATRIX[_role] | _perms
 
+_CONTACTS: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset({Permission.CONTACT_READ, Permission.CONTACT_HANDLE, Permission.CTI_SIMULATE}),
+    Role.TEAM_LEAD: frozenset({
+        Permission.CONTACT_READ, Permission.CONTACT_HANDLE, Permission.CTI_SIMULATE,
+        Permission.FOLLOWUP_MANAGE, Permission.ROUTING_MONITOR,
+    }),
+    Role.QA_INSPECTOR: frozenset({Permission.CONTACT_READ}),
+    Role.COMPLAINT_HANDLER: frozenset({Permission.CONTACT_READ}),
+    Role.WFM_PLANNER: frozenset({Permission.ROUTING_MONITOR}),
+    Role.SUPERVISOR: frozenset({
+        Permission.CONTACT_READ, Permission.FOLLOWUP_MANAGE, Permission.ROUTING_MONITOR,
+        Permission.ROUTING_CONFIGURE, Permission.CTI_SIMULATE,
+    }),
+    Role.ADMIN: frozenset({Permission.CTI_EVENTS, Permission.ROUTING_CONFIGURE}),
+    Role.AUDITOR: frozenset({Permission.CONTACT_READ}),
+}  # fmt: skip
+for _role, _perms in _CONTACTS.items():
+    MATRIX[_role] = MATRIX[_role] | _perms
+
 #: The most sensitive data class each role may reveal (with a purpose). Masked views need no clearance.
 CLEARANCE: dict[Role, DataClass | None] = {
     Role.AGENT: DataClass.C2,
@@ -132,6 +159,9 @@ CLEARANCE: dict[Role, DataClass | None] = {
 
 #: Roles whose holders see every team's staff; the others see their own team only.
 CENTER_WIDE: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR, Role.WFM_PLANNER})
+
+#: Roles that read every contact record (quality, complaints, audit); the others read their own / their team's.
+CONTACTS_CENTER_WIDE: frozenset[Role] = CENTER_WIDE | {Role.QA_INSPECTOR, Role.COMPLAINT_HANDLER}
 
 
 def permissions_for(roles: set[Role] | frozenset[Role] | list[Role]) -> frozenset[Permission]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from kefu.core import crypto
 from kefu.core.config import Settings
@@ -15,8 +16,15 @@ class Runtime:
     settings: Settings
     db: Database
     bus: Bus
+    #: per-runtime state owned by domains (e.g. the routing engine), closed with the runtime
+    extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
+        for value in list(self.extras.values()):
+            closer = getattr(value, "aclose", None)
+            if closer is not None:
+                await closer()
+        self.extras.clear()
         await self.bus.close()
         await self.db.dispose()
 

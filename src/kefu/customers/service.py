@@ -303,3 +303,19 @@ async def reveal(
         session, actor=actor, object_type="customer", object_id=c.id, field=field,
         data_class=REVEALABLE[field], value=value, purpose=purpose,
     )  # fmt: skip
+
+
+async def caller_card(session: AsyncSession, customer_id: int) -> dict[str, Any] | None:
+    """What a ringing agent sees of an identified caller: masked name, number and tier (no audit: nothing
+    beyond the masked form is shown, and the contact record names the customer)."""
+    c = await repo.get_customer(session, customer_id)
+    if c is None:
+        return None
+    return {"id": c.id, "customer_no": c.customer_no, "name": mask_name(c.name), "tier": c.tier, "locale": c.locale}
+
+
+async def id_by_number(session: AsyncSession, customer_no: str) -> int | None:
+    """An active customer's id by customer number (a telephony system's hint for an identified caller)."""
+    rows, _ = await repo.search(session, name_fragment=None, customer_no=customer_no, offset=0, limit=2)
+    exact = [c for c in rows if c.customer_no == customer_no.upper() and c.status == CustomerStatus.ACTIVE.value]
+    return exact[0].id if exact else None

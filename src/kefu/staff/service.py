@@ -290,3 +290,13 @@ async def _get(session: AsyncSession, staff_id: int) -> Staff:
     if s is None:
         raise NotFound(f"No staff member with id {staff_id}.")
     return s
+
+
+async def get_by_staff_no(session: AsyncSession, staff_no: str) -> Staff | None:
+    """A staff member by staff number (= their phone extension for routing)."""
+    return await repo.get_staff_by_no(session, staff_no)
+
+
+async def team_of(session: AsyncSession, staff_id: int) -> int | None:
+    member = await repo.get_staff(session, staff_id)
+    return member.team_id if member is not None else None
