@@ -95,7 +95,11 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("home", "/", (Permission.SELF_READ,)),
+    ("phone", "/phone", (Permission.CONTACT_HANDLE,)),
     ("customers", "/customers", (Permission.CUSTOMER_READ,)),
+    ("contacts", "/contacts", (Permission.CONTACT_READ,)),
+    ("follow_ups", "/follow-ups", (Permission.CONTACT_HANDLE,)),
+    ("wallboard", "/wallboard", (Permission.ROUTING_MONITOR,)),
     ("manual_requests", "/manual-requests", (Permission.BANKING_MANUAL,)),
     ("staff", "/staff", (Permission.STAFF_READ,)),
     ("audit", "/audit", (Permission.AUDIT_READ,)),

@@ -7,11 +7,16 @@ from kefu.web import (
     audit_pages,
     banking_pages,
     card_pages,
+    contact_pages,
     customer_pages,
+    followup_pages,
     login,
     manual_pages,
+    phone_forms,
+    phone_pages,
     staff_pages,
     verification_pages,
+    wallboard_pages,
 )
 from kefu.web.pages import PageRoute
 
@@ -25,3 +30,8 @@ router.include_router(verification_pages.router)
 router.include_router(banking_pages.router)
 router.include_router(card_pages.router)
 router.include_router(manual_pages.router)
+router.include_router(phone_pages.router)
+router.include_router(phone_forms.router)
+router.include_router(wallboard_pages.router)
+router.include_router(contact_pages.router)
+router.include_router(followup_pages.router)
