@@ -204,6 +204,12 @@ def demo(
     async def go() -> tuple[list[demo_mod.DemoAccount], bank_demo.DemoSummary | None] | None:
         async with rt.db.transaction() as s:
             if if_empty and await repo.count_staff(s) > 0:
+                if await repo.get_staff_by_no(s, "10001") is not None:  # a demo center from an older version
+                    from kefu.contacts import demo as contacts_demo
+                    from kefu.routing import demo as routing_demo
+
+                    await routing_demo.seed(s)  # adds only what is missing
+                    await contacts_demo.seed_categories(s)
                 return None
             accounts = await demo_mod.load(s)
             from kefu.contacts import demo as contacts_demo
