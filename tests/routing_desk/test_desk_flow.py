@@ -226,6 +226,7 @@ async def test_wallboard_shows_queues_agents_and_todays_service_level(rt, client
     general = next(q for q in live["queues"] if q["queue"] == "general")
     assert general["waiting"] == 1
     assert [a["presence"] for a in live["agents"]] == ["busy"]
+    assert live["agent_totals"] == {"agents_ready": 0, "agents_busy": 1, "agents_not_ready": 0}
     assert live["today"]["all"]["answered"] == 1
     r = await client.get("/api/v1/routing/live", headers=h)
     assert r.status_code == 403, "agents do not see the wallboard"
@@ -257,3 +258,24 @@ async def test_simulator_drives_the_same_path_and_can_be_turned_off(rt, app, cli
     assert r.status_code == 422
     r = await cti(client, center, "call.held", "never-seen")
     assert r.status_code == 404
+
+
+async def test_a_suspended_agent_stops_receiving_calls_at_once(rt, client):
+    from tests.factories import auth_headers, make_staff
+
+    center = await make_center(rt, client, agents=2)
+    a, b = center.headers
+    assert (await ready(client, a)).status_code == 200
+    clock.advance(dt.timedelta(seconds=1))
+    assert (await ready(client, b)).status_code == 200
+    await routing_service.get_engine(rt)  # the serving process holds the engine
+    admin = await auth_headers(client, await make_staff(rt, roles=["admin"]))
+    r = await client.post(f"/api/v1/staff/{center.agents[0].id}/status", headers=admin,
+                          json={"status": "suspended", "reason": "调查期间暂停"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    engine = await routing_service.get_engine(rt)
+    view = await engine.agent(center.agents[0].id)
+    assert view is not None
+    assert view.presence.value == "logged_out"
+    answer = await call(client, center, "pbx-11")
+    assert answer["extension"] == center.agents[1].staff_no

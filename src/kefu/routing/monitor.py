@@ -52,4 +52,10 @@ async def snapshot(session: AsyncSession, *, rt: runtime.Runtime, actor: Princip
             for a in sorted(agents, key=lambda a: (a.presence.value, a.agent_id))
         ],  # fmt: skip
         "today": today,
+        # distinct agents (an agent qualified for several queues counts once here, in every queue row above)
+        "agent_totals": {
+            "agents_ready": sum(1 for a in agents if a.presence.value == "ready"),
+            "agents_busy": sum(1 for a in agents if a.presence.value in ("offered", "busy", "wrap_up")),
+            "agents_not_ready": sum(1 for a in agents if a.presence.value == "not_ready"),
+        },
     }

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.contacts import service as contacts
-from kefu.core import clock, runtime
+from kefu.core import clock, events, runtime
 from kefu.core.crypto import mask_phone
 from kefu.core.db import after_commit
 from kefu.core.errors import Conflict, KefuError, NotFound
@@ -333,3 +333,28 @@ async def run_timer(rt: runtime.Runtime, stop: asyncio.Event) -> None:
             log.exception("routing_tick_failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+# ---- staff leaving or suspended: out of routing ----------------------------------------------------
+
+
+@events.subscribe("staff.status_changed")
+async def on_staff_status_changed(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """A suspended or departed agent stops receiving contacts at once: logged out (a ringing offer moves on),
+    skills dropped. A call in progress is left to finish. In embedded mode only the serving process holds the
+    engine; elsewhere (the job thread) there is nothing to change."""
+    if payload.get("status") not in ("suspended", "left"):
+        return
+    rt = runtime.get()
+    if ENGINE_KEY not in rt.extras and not rt.settings.redis_url:
+        return
+    engine = await get_engine(rt, session)
+    agent_id = int(payload["staff_id"])
+    view = await engine.agent(agent_id)
+    if view is None:
+        return
+    decisions: list[t.Decision] = []
+    if view.presence in (t.Presence.READY, t.Presence.NOT_READY, t.Presence.OFFERED):
+        decisions.extend(await engine.set_presence(agent_id, t.Presence.LOGGED_OUT))
+    decisions.extend(await engine.upsert_agent(t.AgentSpec(agent_id=agent_id, skills={})))
+    await apply(session, decisions, rt=rt, engine=engine)

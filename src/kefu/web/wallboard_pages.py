@@ -61,6 +61,7 @@ def board(snapshot: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     total: dict[str, Any] = {k: sum(int(r[k] or 0) for r in rows) for k in LIVE_FIELDS if k != "oldest_wait_s"}
     total["oldest_wait_s"] = max((float(r["oldest_wait_s"] or 0) for r in rows), default=0.0)
     total.update({k: total_all.get(k) for k in TODAY_FIELDS})
+    total.update(snapshot.get("agent_totals") or {})  # distinct agents, not the sum of queue rows
     return {"rows": rows, "total": total}
 
 

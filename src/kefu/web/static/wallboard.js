@@ -69,6 +69,7 @@ function render() {
     queueCells(tr, r);
     rows.push(tr);
   }
+  if (state.agentTotals) Object.assign(total, state.agentTotals); // distinct agents, not the sum of queue rows
   if (rows.length) queueBody.replaceChildren(...rows);
   const th = totalRow.querySelector("th");
   totalRow.replaceChildren(th);
@@ -131,6 +132,7 @@ async function refresh() {
     applyQueues(snap.queues);
     state.today = new Map(snap.today.queues.map((q) => [q.queue, Object.fromEntries(TODAY.map((k) => [k, q[k]]))]));
     state.total = Object.fromEntries(TODAY.map((k) => [k, snap.today.all[k]]));
+    state.agentTotals = snap.agent_totals;
     render();
     renderAgents(snap.agents);
     updatedEl.dateTime = snap.at;
