@@ -319,3 +319,11 @@ async def id_by_number(session: AsyncSession, customer_no: str) -> int | None:
     rows, _ = await repo.search(session, name_fragment=None, customer_no=customer_no, offset=0, limit=2)
     exact = [c for c in rows if c.customer_no == customer_no.upper() and c.status == CustomerStatus.ACTIVE.value]
     return exact[0].id if exact else None
+
+
+async def primary_phone(session: AsyncSession, customer_id: int) -> str | None:
+    """The customer's primary phone in clear, for the softphone simulator to place a call 'from' them; never shown
+    (the contact stores it encrypted and screens mask it)."""
+    phones = await repo.phones_of(session, customer_id)
+    primary = [p for p in phones if p.is_primary] or list(phones)
+    return primary[0].phone if primary else None

@@ -3,6 +3,7 @@ interface (/api/v1/cti)."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Annotated, Any
 
@@ -117,6 +118,16 @@ async def cti_event(body: CtiEvent, request: Request, db: DbSession, principal: 
     return CtiAnswer(**await cti.handle(db, rt=_rt(request), actor=principal, event=body))
 
 
+async def _simulated_caller(db: Any, customer_no: str | None) -> str:
+    """A simulated call comes from the customer's own phone when a customer number is given (so they are
+    identified by it, as on a real line), otherwise from a random mobile number."""
+    from kefu.customers import service as customers
+
+    customer_id = await customers.id_by_number(db, customer_no) if customer_no else None
+    phone = await customers.primary_phone(db, customer_id) if customer_id else None
+    return phone or "13" + "".join(secrets.choice("0123456789") for _ in range(9))
+
+
 def _simulator_on(request: Request) -> None:
     if not request.app.state.settings.softphone_simulator:
         raise NotFound("The softphone simulator is turned off here (KEFU_SOFTPHONE_SIMULATOR=false).")
@@ -126,7 +137,8 @@ def _simulator_on(request: Request) -> None:
 async def simulate_call(body: SimulatedCall, request: Request, db: DbSession, principal: Simulator) -> CtiAnswer:
     """The built-in softphone: a simulated incoming call through the same path as a PBX's call.new."""
     _simulator_on(request)
-    event = CtiEvent(event="call.new", call_id=f"sim-{uuid.uuid4().hex[:16]}", caller=body.caller,
+    caller = body.caller or await _simulated_caller(db, body.customer_no)
+    event = CtiEvent(event="call.new", call_id=f"sim-{uuid.uuid4().hex[:16]}", caller=caller,
                      dialled=body.dialled, ivr=body.ivr, customer_hint=body.customer_no)  # fmt: skip
     return CtiAnswer(**await cti.handle(db, rt=_rt(request), actor=principal, event=event))
 
