@@ -32,6 +32,7 @@ class LoadReport:
     rejected: int = 0
     caller_hung_up_first: int = 0
     errors: list[str] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)
     call_new_ms: list[float] = field(default_factory=list)
     offer_to_answer_ms: list[float] = field(default_factory=list)
     final_states: dict[str, int] = field(default_factory=dict)
@@ -49,6 +50,7 @@ class LoadReport:
             "calls": self.calls, "answered": self.answered, "abandoned": self.abandoned_by_caller,
             "rejected": self.rejected, "caller_hung_up_first": self.caller_hung_up_first, "final_states": self.final_states, "lost": len(self.lost),
             "closed_without_wrapup": len(self.without_wrapup), "errors": len(self.errors),
+            "retries": len(self.retries), "first_errors": self.errors[:3],
             "call_new_p50_ms": pct(self.call_new_ms, 50), "call_new_p99_ms": pct(self.call_new_ms, 99),
             "seconds": round(self.seconds, 1), "calls_per_s": round(self.calls / self.seconds, 1) if self.seconds else 0,
         }  # fmt: skip
@@ -104,8 +106,21 @@ class _Agent:
         r.raise_for_status()
         self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.client.post(path, json=body or {}, headers=self.headers)
+    async def post(self, path: str, body: dict[str, Any] | None = None, *, attempts: int = 1) -> httpx.Response:
+        """POST as this agent; like a person at a slow screen, retry a timeout or a 5xx ``attempts`` times."""
+        last: httpx.Response | None = None
+        for attempt in range(attempts):
+            try:
+                last = await self.client.post(path, json=body or {}, headers=self.headers)
+            except httpx.HTTPError as exc:
+                self.report.retries.append(f"{path}: {type(exc).__name__}")
+                await asyncio.sleep(1.0 + attempt)
+                continue
+            if last.status_code < 500:
+                return last
+            self.report.retries.append(f"{path}: {last.status_code}")
+            await asyncio.sleep(1.0 + attempt)
+        return last if last is not None else httpx.Response(599, text="no answer")
 
     async def run(self, stop: asyncio.Event, answered: dict[int, asyncio.Event]) -> None:
         import websockets
@@ -126,25 +141,41 @@ class _Agent:
                 if msg.get("type") == "offer":
                     await self.take(int(msg["contact_id"]), answered)
 
+    async def connected_to(self, contact_id: int) -> bool:
+        """After a lost answer: look at the desk, as an agent would, to see whether the call is with us."""
+        for _ in range(5):
+            try:
+                r = await self.client.get("/api/v1/desk", headers=self.headers)
+            except httpx.HTTPError:
+                await asyncio.sleep(1.0)
+                continue
+            if r.status_code == 200:
+                return any(c["contact_id"] == contact_id and c["status"] == "connected" for c in r.json()["contacts"])
+            await asyncio.sleep(1.0)
+        return False
+
     async def take(self, contact_id: int, answered: dict[int, asyncio.Event]) -> None:
         t0 = time.perf_counter()
         r = await self.post(f"/api/v1/desk/contacts/{contact_id}/accept")
-        if r.status_code != 204:
+        if r.status_code >= 500 and not await self.connected_to(contact_id):
+            return  # no answer from the server and the call is not ours: it rang on elsewhere
+        if 400 <= r.status_code < 500:
             return  # the caller hung up or the offer moved on meanwhile: both are normal
         answered.setdefault(contact_id, asyncio.Event()).set()
         self.report.offer_to_answer_ms.append((time.perf_counter() - t0) * 1000)
         self.report.answered += 1
         await asyncio.sleep(self.rng.uniform(*self.handle_s))
-        r = await self.post(f"/api/v1/desk/contacts/{contact_id}/hangup")
+        r = await self.post(f"/api/v1/desk/contacts/{contact_id}/hangup", attempts=5)
         if r.status_code in (404, 409):
             self.report.caller_hung_up_first += 1  # the caller's hang-up arrived first: the call ended anyway
         elif r.status_code != 204:
             self.report.errors.append(f"hangup {r.status_code} {r.text[:120]}")
         r = await self.post(f"/api/v1/contacts/{contact_id}/wrapup",
-                            {"category_id": self.category, "summary": "压测通话记录", "result": "resolved"})  # fmt: skip
+                            {"category_id": self.category, "summary": "压测通话记录", "result": "resolved"},
+                            attempts=5)  # fmt: skip
         if r.status_code != 201:
             self.report.errors.append(f"wrapup {r.status_code} {r.text[:120]}")
-        r = await self.post("/api/v1/desk/presence", {"presence": "ready"})
+        r = await self.post("/api/v1/desk/presence", {"presence": "ready"}, attempts=5)
         if r.status_code != 200:
             self.report.errors.append(f"ready {r.status_code} {r.text[:120]}")
 

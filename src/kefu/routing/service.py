@@ -58,6 +58,7 @@ class _Holder:
         self.engine: Engine | None = None
         self.store: Any = None
         self.lock = asyncio.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def get(self, session: AsyncSession | None) -> Engine:
         if self.engine is None:
@@ -67,6 +68,7 @@ class _Holder:
         return self.engine
 
     async def _build(self, session: AsyncSession | None) -> Engine:
+        self.loop = asyncio.get_running_loop()
         settings = self.rt.settings
         if settings.redis_url:
             from kefu.routing.redis_store import RedisStore
@@ -346,8 +348,9 @@ async def on_staff_status_changed(session: AsyncSession, payload: dict[str, Any]
     if payload.get("status") not in ("suspended", "left"):
         return
     rt = runtime.get()
-    if ENGINE_KEY not in rt.extras and not rt.settings.redis_url:
-        return
+    holder = rt.extras.get(ENGINE_KEY)
+    if not rt.settings.redis_url and (holder is None or holder.loop is not asyncio.get_running_loop()):
+        return  # embedded mode, and not the serving loop (e.g. the job thread sweeping a left-over event)
     engine = await get_engine(rt, session)
     agent_id = int(payload["staff_id"])
     view = await engine.agent(agent_id)
