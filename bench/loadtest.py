@@ -102,7 +102,14 @@ class _Agent:
         self.busy = asyncio.Lock()
 
     async def sign_in(self) -> None:
-        r = await self.client.post("/api/v1/auth/token", json={"username": self.staff_no, "password": PASSWORD})
+        for attempt in range(5):
+            try:
+                r = await self.client.post("/api/v1/auth/token", json={"username": self.staff_no, "password": PASSWORD})
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            raise RuntimeError(f"{self.staff_no} could not sign in")
         r.raise_for_status()
         self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -226,12 +233,26 @@ async def drive(
         cti = {"X-API-Key": cti_key}
         callers: list[asyncio.Task[None]] = []
 
+        async def cti_post(body: dict[str, Any]) -> httpx.Response | None:
+            """Call events are idempotent by call id, so a dropped connection (a keep-alive connection the
+            server closed just as it was reused) is simply sent again, as a PBX would."""
+            for attempt in range(5):
+                try:
+                    return await client.post("/api/v1/cti/events", headers=cti, json=body)
+                except httpx.TransportError as exc:
+                    report.retries.append(f"{body['event']}: {type(exc).__name__}")
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            return None
+
         async def caller(n: int) -> None:
             t0 = time.perf_counter()
-            r = await client.post("/api/v1/cti/events", headers=cti, json={
+            r = await cti_post({
                 "event": "call.new", "call_id": f"load-{seed}-{n}", "caller": f"139{n:08d}", "dialled": "4000000000",
             })  # fmt: skip
             report.call_new_ms.append((time.perf_counter() - t0) * 1000)
+            if r is None:
+                report.errors.append("call.new: no answer after 5 tries")
+                return
             if r.status_code != 200:
                 report.errors.append(f"call.new {r.status_code} {r.text[:120]}")
                 return
@@ -244,9 +265,8 @@ async def drive(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(picked_up.wait(), timeout=min(rng.expovariate(1 / patience_s), 2 * patience_s))
             if not picked_up.is_set():
-                r = await client.post("/api/v1/cti/events", headers=cti,
-                                      json={"event": "call.hangup", "call_id": f"load-{seed}-{n}"})  # fmt: skip
-                if r.status_code == 200 and r.json()["status"] == "abandoned":
+                r = await cti_post({"event": "call.hangup", "call_id": f"load-{seed}-{n}"})
+                if r is not None and r.status_code == 200 and r.json()["status"] == "abandoned":
                     report.abandoned_by_caller += 1
 
         started = time.monotonic()
