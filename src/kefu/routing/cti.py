@@ -17,6 +17,7 @@ from kefu.contacts import service as contacts
 from kefu.core import clock, runtime
 from kefu.core.auth import Principal
 from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.routing import desk
 from kefu.routing import service as svc
 from kefu.routing import types as t
 from kefu.routing.engine import EngineError
@@ -121,12 +122,7 @@ async def handle(session: AsyncSession, *, rt: runtime.Runtime, actor: Principal
             if not (contact.status == "connected" and contact.agent_id == agent_id):
                 decisions = await engine.accept(contact.id, agent_id)
         elif event.event in ("call.held", "call.resumed"):
-            on = event.event == "call.held"
-            if contact.status != "connected":
-                raise Conflict("Only a connected call can be held or resumed.", code="not_connected")
-            if on != (contact.hold_started_at is not None):
-                await contacts.record(session, contact_id=contact.id, kind="held" if on else "resumed",
-                                      at=clock.now(), agent_id=contact.agent_id, settings=rt.settings)  # fmt: skip
+            await desk.set_hold(session, rt=rt, contact=contact, on=event.event == "call.held", strict=False)
         elif event.event == "call.transferred":
             if contact.status != "connected" or contact.agent_id is None:
                 raise Conflict("Only a connected call can be transferred.", code="not_connected")
@@ -153,10 +149,7 @@ async def _hang_up(session: AsyncSession, rt: runtime.Runtime, engine: Any, cont
             return []  # already ended, abandoned or rejected: a retry, nothing to do
         try:
             if view.state == t.ContactState.CONNECTED:
-                if contact.hold_started_at is not None:
-                    await contacts.record(session, contact_id=contact.id, kind="resumed", at=clock.now(),
-                                          agent_id=contact.agent_id, settings=rt.settings)  # fmt: skip
-                return list(await engine.end(contact.id))
+                return list(await engine.end(contact.id))  # the record closes a hold still open
             if view.state == t.ContactState.ENDED:
                 return []
             return list(await engine.abandon(contact.id))

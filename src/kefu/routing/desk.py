@@ -125,21 +125,27 @@ async def decline(session: AsyncSession, *, rt: runtime.Runtime, actor: Principa
 
 async def hold(session: AsyncSession, *, rt: runtime.Runtime, actor: Principal, contact_id: int, on: bool) -> None:
     c = await _own_contact(session, actor, contact_id)
-    if c.status != "connected":
+    await set_hold(session, rt=rt, contact=c, on=on, strict=True)
+
+
+async def set_hold(session: AsyncSession, *, rt: runtime.Runtime, contact: Any, on: bool, strict: bool) -> None:
+    """Put a connected call on hold or take it off (the desk's button, or the PBX's event). ``strict``: asking
+    for the state the call is already in is an error (a person pressed twice) rather than a retry to ignore."""
+    if contact.status != "connected":
         raise Conflict("Only a connected call can be put on hold or resumed.", code="not_connected")
-    if on == (c.hold_started_at is not None):
-        raise Conflict("The call is already on hold." if on else "The call is not on hold.", code="hold_state")
-    await contacts.record(session, contact_id=contact_id, kind="held" if on else "resumed", at=clock.now(),
-                          agent_id=actor.staff_id, settings=rt.settings)  # fmt: skip
-    svc.publish_after_commit(session, rt, [svc._message("hold", {"agents": [actor.staff_id], "monitors": True},
-                                                        contact_id=contact_id, on=on)])  # fmt: skip
+    if on == (contact.hold_started_at is not None):
+        if strict:
+            raise Conflict("The call is already on hold." if on else "The call is not on hold.", code="hold_state")
+        return
+    await contacts.record(session, contact_id=contact.id, kind="held" if on else "resumed", at=clock.now(),
+                          agent_id=contact.agent_id, settings=rt.settings)  # fmt: skip
+    to = {"agents": [contact.agent_id], "monitors": True}
+    svc.publish_after_commit(session, rt, [svc._message("hold", to, contact_id=contact.id, on=on)])
 
 
 async def hang_up(session: AsyncSession, *, rt: runtime.Runtime, actor: Principal, contact_id: int) -> None:
-    c = await _own_contact(session, actor, contact_id)
-    if c.hold_started_at is not None:
-        await contacts.record(session, contact_id=contact_id, kind="resumed", at=clock.now(),
-                              agent_id=actor.staff_id, settings=rt.settings)  # fmt: skip
+    """End the call (the contact record closes a hold still open); the agent goes to wrap-up."""
+    await _own_contact(session, actor, contact_id)
     engine = await _engine(session, rt)
     await _run(session, rt, engine, engine.end(contact_id))
 
