@@ -6,6 +6,7 @@ from kefu.contacts import models as contact_models  # noqa: F401
 from kefu.core import audit, events  # noqa: F401
 from kefu.core.db import Base
 from kefu.customers import models as customer_models  # noqa: F401
+from kefu.knowledge import models as knowledge_models  # noqa: F401
 from kefu.routing import models as routing_models  # noqa: F401
 from kefu.staff import models as staff_models  # noqa: F401
 

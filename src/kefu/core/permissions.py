@@ -59,6 +59,14 @@ class Permission(enum.StrEnum):
     ROUTING_CONFIGURE = "routing.configure"  # queues, skills, IVR routes, wrap-up categories
     CTI_EVENTS = "cti.events"  # a telephony system posting call events (API keys)
     CTI_SIMULATE = "cti.simulate"  # the built-in softphone simulator (when KEFU_SOFTPHONE_SIMULATOR is on)
+    # knowledge base (R4.1-R4.6)
+    KB_READ = "kb.read"  # search, read live entries, bulletins (read and acknowledge), attach entries to contacts
+    KB_FORWARD = "kb.forward"  # forward a question one could not answer; read the answers to one's questions
+    KB_EDIT = "kb.edit"  # drafts, categories, synonyms, import/export, answer forwarded questions, unmatched queries
+    KB_REVIEW = "kb.review"  # approve (publish), send back, retire entries written by others
+    KB_REPORT = "kb.report"  # hit counters, frequency bands, unmatched queries
+    BULLETIN_MANAGE = "bulletin.manage"  # post, change and withdraw bulletins
+    BULLETIN_RECEIPTS = "bulletin.receipts"  # who has read and acknowledged a bulletin (own team / center)
 
 
 ALL = frozenset(Permission)
@@ -141,6 +149,28 @@ _CONTACTS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.CONTACT_READ}),
 }  # fmt: skip
 for _role, _perms in _CONTACTS.items():
+    MATRIX[_role] = MATRIX[_role] | _perms
+
+_KB_DESK = {Permission.KB_READ, Permission.KB_FORWARD}
+_KNOWLEDGE: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset(_KB_DESK),
+    Role.TEAM_LEAD: frozenset(_KB_DESK | {Permission.KB_REPORT, Permission.BULLETIN_RECEIPTS}),
+    Role.QA_INSPECTOR: frozenset({Permission.KB_READ}),
+    Role.KB_EDITOR: frozenset({
+        Permission.KB_READ, Permission.KB_EDIT, Permission.KB_REPORT, Permission.BULLETIN_MANAGE,
+        Permission.BULLETIN_RECEIPTS,
+    }),
+    Role.KB_REVIEWER: frozenset({
+        Permission.KB_READ, Permission.KB_EDIT, Permission.KB_REVIEW, Permission.KB_REPORT,
+        Permission.BULLETIN_RECEIPTS,
+    }),
+    Role.COMPLAINT_HANDLER: frozenset({Permission.KB_READ}),
+    Role.SUPERVISOR: frozenset({
+        Permission.KB_READ, Permission.KB_REPORT, Permission.BULLETIN_MANAGE, Permission.BULLETIN_RECEIPTS,
+    }),
+    Role.AUDITOR: frozenset({Permission.KB_READ}),
+}  # fmt: skip
+for _role, _perms in _KNOWLEDGE.items():
     MATRIX[_role] = MATRIX[_role] | _perms
 
 #: The most sensitive data class each role may reveal (with a purpose). Masked views need no clearance.
