@@ -108,6 +108,7 @@ def settings(db_backend: str, templates: dict[str, str], tmp_path: Path, worker_
         totp_required_roles=[],
         log_json=True,
         embedded_worker=False,
+        kb_rerank=False,  # the re-ranker has its own tests (tests/knowledge/test_search.py)
     )
     yield s
     if dbname:
