@@ -57,6 +57,11 @@ def _same_origin(ws: WebSocket) -> bool:
     return urlsplit(origin).netloc == ws.headers.get("host", "")
 
 
+#: Events addressed to people by ``owner_id`` (and ``team_lead_ids``): follow-up reminders, answers to
+#: forwarded knowledge questions.
+PERSONAL = ("followup.", "kb.question_answered", "kb.question_closed")
+
+
 def wants(principal: Principal, message: dict[str, Any]) -> dict[str, Any] | None:
     """The payload this principal should get for a bus message, or None."""
     name = message.get("name", "")
@@ -70,7 +75,7 @@ def wants(principal: Principal, message: dict[str, Any]) -> dict[str, Any] | Non
         if principal.can(Permission.CTI_EVENTS) and to.get("cti"):
             return dict(payload)
         return None
-    if name.startswith("followup."):
+    if name.startswith(PERSONAL):
         readers = {payload.get("owner_id"), *(payload.get("team_lead_ids") or [])}
         if principal.staff_id in readers:
             return {"type": name, **payload}
@@ -119,7 +124,7 @@ class LiveHub:
                 targets |= self.monitors
             if to.get("cti"):
                 targets |= self.cti
-            if str(message.get("name", "")).startswith("followup."):
+            if str(message.get("name", "")).startswith(PERSONAL):
                 for staff_id in {payload.get("owner_id"), *(payload.get("team_lead_ids") or [])}:
                     targets |= self.by_staff.get(staff_id, set()) if isinstance(staff_id, int) else set()
             for q in targets:
