@@ -31,6 +31,7 @@ app.add_typer(banking_app, name="banking")
 
 
 def _add_domain_commands() -> None:
+    from kefu.knowledge.cli import kb_app
     from kefu.routing.bench_cli import bench_app
     from kefu.routing.phone_cli import cti_app, phone_app
     from kefu.routing.simulate_cli import simulate
@@ -38,6 +39,7 @@ def _add_domain_commands() -> None:
     app.add_typer(phone_app, name="phone")
     app.add_typer(cti_app, name="cti")
     app.add_typer(bench_app, name="bench")
+    app.add_typer(kb_app, name="kb")
     app.command("simulate")(simulate)
 
 
@@ -206,17 +208,21 @@ def demo(
             if if_empty and await repo.count_staff(s) > 0:
                 if await repo.get_staff_by_no(s, "10001") is not None:  # a demo center from an older version
                     from kefu.contacts import demo as contacts_demo
+                    from kefu.knowledge import demo as kb_demo
                     from kefu.routing import demo as routing_demo
 
                     await routing_demo.seed(s)  # adds only what is missing
                     await contacts_demo.seed_categories(s)
+                    await kb_demo.seed(s)  # only when the knowledge base is empty
                 return None
             accounts = await demo_mod.load(s)
             from kefu.contacts import demo as contacts_demo
+            from kefu.knowledge import demo as kb_demo
             from kefu.routing import demo as routing_demo
 
             await routing_demo.seed(s)
             await contacts_demo.seed_categories(s)
+            await kb_demo.seed(s)
             if not customers:
                 return accounts, None
             with Progress(console=err) as progress:

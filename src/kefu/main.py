@@ -194,6 +194,14 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     app.include_router(desk_router)
     app.include_router(ws_router)
 
+    from kefu.knowledge.router import router as kb_router
+    from kefu.knowledge.router_loop import router as kb_loop_router
+    from kefu.knowledge.router_search import router as kb_search_router
+
+    app.include_router(kb_search_router)
+    app.include_router(kb_router)
+    app.include_router(kb_loop_router)
+
     web_dir = Path(__file__).parent / "web"
     if (web_dir / "routes.py").exists():
         from kefu.web.routes import router as web_router
