@@ -10,6 +10,7 @@ from kefu.web import (
     contact_pages,
     customer_pages,
     followup_pages,
+    kb_pages,
     login,
     manual_pages,
     phone_forms,
@@ -35,3 +36,4 @@ router.include_router(phone_forms.router)
 router.include_router(wallboard_pages.router)
 router.include_router(contact_pages.router)
 router.include_router(followup_pages.router)
+router.include_router(kb_pages.router)
