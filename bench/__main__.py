@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import banking, foundation, loadtest, routing, simulate
+from bench import banking, foundation, knowledge, loadtest, routing, simulate
 
 
 def main() -> int:
@@ -13,6 +13,7 @@ def main() -> int:
     results += asyncio.run(banking.run_all())
     results += routing.main()
     results += simulate.main()
+    results += knowledge.main()
     results += loadtest.main()
     failed = [r for r in results if r.met is False]
     print()
