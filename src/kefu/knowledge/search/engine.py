@@ -26,7 +26,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from kefu.knowledge.search.text import STOP_CHARS, Speller, Synonyms, normalise, strip_frames, tokens
+from kefu.knowledge.search.text import STOP_CHARS, Speller, Synonyms, is_cjk, normalise, strip_frames, tokens
 
 
 @dataclass(frozen=True)
@@ -71,21 +71,25 @@ Reranker = Callable[[str, list[Hit]], list[float]]
 @dataclass
 class _Field:
     model: Any
-    idf: dict[str, float] = field(default_factory=dict)
-    doc_tokens: list[frozenset[str]] = field(default_factory=list)
+    idf: np.ndarray  # per token id
+    df: np.ndarray  # documents per token id
+    indices: np.ndarray  # bm25s's token-major sparse matrix: the (sorted) documents of each token ...
+    indptr: np.ndarray  # ... are indices[indptr[t]:indptr[t + 1]]
+
+    def has(self, token_id: int, doc: int) -> bool:
+        lo, hi = int(self.indptr[token_id]), int(self.indptr[token_id + 1])
+        i = lo + int(np.searchsorted(self.indices[lo:hi], doc))
+        return i < hi and int(self.indices[i]) == doc
 
 
 def _build(texts: Sequence[list[str]], weights: Weights) -> _Field:
     rows = [t if t else ["\u2400"] for t in texts]  # bm25s needs a token in every document
     model = bm25s.BM25(k1=weights.k1, b=weights.b)
     model.index(rows, show_progress=False)
-    n = len(rows)
-    df: dict[str, int] = {}
-    for t in rows:
-        for tok in set(t):
-            df[tok] = df.get(tok, 0) + 1
-    idf = {tok: math.log(1 + (n - d + 0.5) / (d + 0.5)) for tok, d in df.items()}
-    return _Field(model=model, idf=idf, doc_tokens=[frozenset(t) for t in rows])
+    indptr = np.asarray(model.scores["indptr"])
+    df = np.diff(indptr)
+    idf = np.log1p((len(rows) - df + 0.5) / (df + 0.5))
+    return _Field(model=model, idf=idf, df=df, indices=np.asarray(model.scores["indices"]), indptr=indptr)
 
 
 class SearchEngine:
@@ -104,18 +108,29 @@ class SearchEngine:
         self.weights = weights or Weights()
         self.reranker = reranker
         self.by_id = {d.entry_id: i for i, d in enumerate(self.docs)}
-        self.speller = Speller(normalise(t) for d in self.docs for t in (d.question, *d.similar, *d.keywords, d.answer))
         self.questions: _Field | None = None
         self.answers: _Field | None = None
         if self.docs:
-            self.questions = _build(
-                [self._tok(" ".join((d.question, *d.similar, *d.keywords))) for d in self.docs], self.weights
-            )
+            self.questions = _build([self._tok(" ".join((d.question, *d.similar, *d.keywords))) for d in self.docs],
+                                    self.weights)  # fmt: skip
             self.answers = _build([self._tok(d.answer) for d in self.docs], self.weights)
+        self.speller = Speller.from_counts(self._bigram_counts())
+        self._top_idf = float(self.questions.idf.max()) if self.questions is not None else 1.0
         self._category = np.asarray([d.category_id or 0 for d in self.docs], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    def _bigram_counts(self) -> dict[str, int]:
+        """Chinese character bigrams of the entries with the number of entries using them (from the index)."""
+        counts: dict[str, int] = {}
+        for f in (self.questions, self.answers):
+            if f is None:
+                continue
+            for token, tid in f.model.vocab_dict.items():
+                if len(token) == 2 and is_cjk(token):
+                    counts[token] = counts.get(token, 0) + int(f.df[tid])
+        return counts
 
     def prepare(self, text: str) -> str:
         """A document's text as indexed: normal form plus synonyms."""
@@ -179,16 +194,19 @@ class SearchEngine:
 
     def _coverage(self, q: list[str], pos: int) -> float:
         """IDF-weighted share of the query's tokens found in the entry's questions and keywords."""
-        assert self.questions is not None  # noqa: S101
-        idf = self.questions.idf
-        top_idf = max(idf.values(), default=1.0)
-        present = self.questions.doc_tokens[pos]
-        meaningful = [t for t in dict.fromkeys(q) if not t.startswith("py:")]
-        total = sum(idf.get(t, top_idf) for t in meaningful)
-        if total <= 0:
-            return 0.0
-        covered = sum(idf.get(t, top_idf) for t in meaningful if t in present)
-        return round(covered / total, 4)
+        f = self.questions
+        assert f is not None  # noqa: S101
+        vocab = f.model.vocab_dict
+        total = covered = 0.0
+        for t in dict.fromkeys(q):
+            if t.startswith("py:"):
+                continue
+            tid = vocab.get(t)
+            weight = float(f.idf[tid]) if tid is not None else self._top_idf
+            total += weight
+            if tid is not None and f.has(tid, pos):
+                covered += weight
+        return round(covered / total, 4) if total > 0 else 0.0
 
 
 def _bigrams(text: str) -> set[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -77,6 +78,10 @@ FRAMES = (
     "应该怎么做", "怎么弄", "怎么搞", "怎样", "怎么", "如何",
 )  # fmt: skip
 _FRAMES_RE = re.compile("|".join(sorted(map(re.escape, FRAMES), key=len, reverse=True)))
+
+
+def is_cjk(text: str) -> bool:
+    return all(_CJK.match(ch) for ch in text)
 
 
 def _map_banking(text: str) -> str:
@@ -165,19 +170,26 @@ class Speller:
     that turns more of its two bigrams into bigrams the entries use (and none it breaks)."""
 
     def __init__(self, texts: Iterable[str]) -> None:
-        counts: dict[str, int] = {}
+        counts: Counter[str] = Counter()
         for text in texts:
             for run in _CJK_RUN.findall(text):
-                for i in range(len(run) - 1):
-                    bigram = run[i : i + 2]
-                    counts[bigram] = counts.get(bigram, 0) + 1
+                counts.update(run[i : i + 2] for i in range(len(run) - 1))
+        self._index(dict(counts))
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> Speller:
+        """From bigram counts the caller already has (the search index's vocabulary)."""
+        speller = cls.__new__(cls)
+        speller._index(counts)
+        return speller
+
+    def _index(self, counts: dict[str, int]) -> None:
         self.known = counts
         chars: dict[str, set[str]] = {}
-        for bigram in counts:
-            for ch in bigram:
-                sound = _pinyin(ch)
-                if len(sound) == 1:
-                    chars.setdefault(sound[0], set()).add(ch)
+        for ch in {c for bigram in counts for c in bigram}:
+            sound = _pinyin(ch)
+            if len(sound) == 1:
+                chars.setdefault(sound[0], set()).add(ch)
         self.same_sound = chars
 
     def _gain(self, chars: list[str], j: int, ch: str) -> tuple[int, int]:
