@@ -18,9 +18,8 @@ use it; BM25 scores themselves are not comparable between queries.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import bm25s
