@@ -484,3 +484,12 @@ def test_snippets_keep_only_mark_and_the_chart_scales_to_the_busiest_entry():
     assert third["width"] == 0
     assert first["label"].endswith("…")
     assert first["title"] == "甲" * 30
+
+
+async def test_the_navigation_marks_only_the_deepest_matching_entry(rt, client):
+    editor = await make_staff(rt, roles=["kb_editor"])
+    await web_login(client, editor)
+    for path, current in (("/kb/workbench", "kb_workbench"), ("/kb/workbench/review", "kb_workbench"), ("/kb", "kb")):
+        page = await client.get(path)
+        marked = re.findall(r'data-nav="([a-z_]+)" aria-current="page"', page.text)
+        assert marked == [current], (path, marked)
