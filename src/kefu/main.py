@@ -136,10 +136,14 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
 
         stop = asyncio.Event()
         timer = asyncio.create_task(routing_service.run_timer(app.state.runtime, stop), name="kefu-routing-timer")
+        from kefu.knowledge import index as kb_index
+
+        kb_start = asyncio.create_task(kb_index.start_serving(app.state.runtime), name="kefu-kb-start")
         try:
             yield
         finally:
             stop.set()
+            kb_start.cancel()
             with contextlib.suppress(Exception):
                 await timer
             if owned:

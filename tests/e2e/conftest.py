@@ -65,6 +65,7 @@ def server_env(tmp: Path) -> dict[str, str]:
         "KEFU_EMBEDDED_WORKER": "false",
         "KEFU_DEMO_ON_FIRST_START": "false",
         "KEFU_LOG_LEVEL": "WARNING",
+        "KEFU_KB_RERANK": "false",  # the re-ranker embeds every entry at start (~40 s of CPU); tested on its own
     }
 
 

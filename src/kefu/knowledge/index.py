@@ -123,6 +123,9 @@ class IndexHolder:
         self.warm_engine: SearchEngine | None = None  # the engine whose entries the re-ranker has embedded
         self.warm_task: asyncio.Task[None] | None = None
         self._cache_loaded = False
+        #: embed entries for the re-ranker in the background after each build (``kefu serve`` turns it on;
+        #: short-lived commands such as ``kefu kb import`` leave it off)
+        self.auto_warm = False
 
     @property
     def embeddings_file(self) -> Path:
@@ -197,7 +200,7 @@ class IndexHolder:
         self.warm_engine = engine
 
     def _start_warming(self, engine: SearchEngine) -> None:
-        if self.reranker is None or (self.warm_task is not None and not self.warm_task.done()):
+        if not self.auto_warm or self.reranker is None or (self.warm_task is not None and not self.warm_task.done()):
             return
 
         async def warm() -> None:
@@ -237,6 +240,16 @@ class IndexHolder:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
+
+
+async def start_serving(rt: Any) -> None:
+    """At ``kefu serve`` start: build the index and begin embedding for the re-ranker in the background."""
+    h = holder(rt)
+    h.auto_warm = True
+    try:
+        await h.rebuild()
+    except Exception:  # the first search tries again
+        log.exception("kb_index_build_failed")
 
 
 def holder(rt: Any) -> IndexHolder:
