@@ -298,6 +298,9 @@ async def test_attach_and_forward_from_the_entry_and_the_answer_comes_back(rt, c
 
     rows = await call(rt, hits.attachments_of, actor=principal_of(agent), contact_id=contact.id)
     assert [a.entry_id for a in rows] == [entry_id]
+    labels = await call(rt, hits.attached_labels, contact_id=contact.id)  # what the wrap-up form fills in
+    assert len(labels) == 1
+    assert labels[0].endswith(" 信用卡丢失后如何挂失？")
 
     r = await client.post("/kb/questions", data={
         "csrf_token": token, "question": "信用卡在境外丢失怎么挂失？", "context": "已看过：信用卡丢失后如何挂失？",

@@ -135,6 +135,18 @@ async def attachments_of(session: AsyncSession, *, actor: Principal, contact_id:
     return (await session.execute(stmt)).scalars().all()
 
 
+async def attached_labels(session: AsyncSession, *, contact_id: int) -> list[str]:
+    """ "key 问题" of each entry attached to a contact (the wrap-up form fills them in; the caller has
+    already checked that the contact is the agent's own)."""
+    stmt = (
+        select(KbEntry.key, KbEntry.question)
+        .join(KbAttachment, KbAttachment.entry_id == KbEntry.id)
+        .where(KbAttachment.contact_id == contact_id)
+        .order_by(KbAttachment.id)
+    )
+    return [f"{key} {question}"[:200] for key, question in (await session.execute(stmt)).all()]
+
+
 # ---- bands ---------------------------------------------------------------------------------------
 
 

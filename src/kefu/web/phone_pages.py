@@ -24,6 +24,7 @@ from kefu.core import clock, i18n
 from kefu.core.auth import DbSession, Principal
 from kefu.core.errors import KefuError
 from kefu.core.permissions import Permission
+from kefu.knowledge import hits as kb_hits
 from kefu.routing import config_service
 from kefu.routing import desk as routing_desk
 from kefu.routing import service as routing
@@ -123,7 +124,8 @@ async def _wrapups(db: AsyncSession, state: dict[str, Any]) -> list[dict[str, An
     for p in state["pending_wrapups"]:
         payload = await routing.offer_payload(db, p["contact_id"])
         c = await contacts.get_contact(db, p["contact_id"])
-        out.append({**payload, "ended_at": c.ended_at, "answered_at": c.answered_at, "talk_seconds": c.talk_seconds})
+        out.append({**payload, "ended_at": c.ended_at, "answered_at": c.answered_at, "talk_seconds": c.talk_seconds,
+                    "kb_attached": await kb_hits.attached_labels(db, contact_id=c.id)})  # fmt: skip
     return out
 
 
