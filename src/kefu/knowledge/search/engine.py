@@ -18,6 +18,7 @@ use it; BM25 scores themselves are not comparable between queries.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ import bm25s
 import numpy as np
 
 from kefu.knowledge.search.text import STOP_CHARS, Speller, Synonyms, is_cjk, normalise, strip_frames, tokens
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 @dataclass(frozen=True)
