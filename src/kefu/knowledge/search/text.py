@@ -162,12 +162,29 @@ class Synonyms:
         return " ".join([normalised, *sorted(found)]) if found else normalised
 
 
+@lru_cache(maxsize=1)
+def common_words(min_freq: int = 3) -> frozenset[str]:
+    """Two-character words of jieba's general dictionary (Simplified) used at least ``min_freq`` times:
+    a character that forms one of these with a neighbour is not a typo, even if the entries never use
+    the word (海外, 长者, 财力 ...)."""
+    import jieba
+
+    words = set()
+    with open(jieba.get_dict_file().name, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split(" ")
+            if len(parts) >= 2 and len(parts[0]) == 2 and is_cjk(parts[0]) and int(parts[1]) >= min_freq:
+                words.add(_T2S.convert(parts[0]))
+    return frozenset(words)
+
+
 class Speller:
     """Same-sound typo correction against the knowledge base's own vocabulary.
 
     Customers type with a pinyin input method, so a typo is usually a character of the same sound
     (挂室 for 挂失, 密马 for 密码, 基活 for 激活). A character is replaced by one of the same sound when
-    that turns more of its two bigrams into bigrams the entries use (and none it breaks)."""
+    that turns more of its two bigrams into bigrams the entries use (and none it breaks), unless it
+    already forms a common word of the language with a neighbour (``common_words``)."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         counts: Counter[str] = Counter()
@@ -185,12 +202,17 @@ class Speller:
 
     def _index(self, counts: dict[str, int]) -> None:
         self.known = counts
+        self.words = common_words()
         chars: dict[str, set[str]] = {}
         for ch in {c for bigram in counts for c in bigram}:
             sound = _pinyin(ch)
             if len(sound) == 1:
                 chars.setdefault(sound[0], set()).add(ch)
         self.same_sound = chars
+
+    def _in_word(self, chars: list[str], j: int) -> bool:
+        left = j > 0 and chars[j - 1] + chars[j] in self.words
+        return left or (j + 1 < len(chars) and chars[j] + chars[j + 1] in self.words)
 
     def _gain(self, chars: list[str], j: int, ch: str) -> tuple[int, int]:
         known = freq = 0
@@ -212,7 +234,7 @@ class Speller:
             for j, original in enumerate(chars):
                 have, _ = self._gain(chars, j, original)
                 sides = (j > 0) + (j + 1 < len(chars))
-                if have >= sides:
+                if have >= sides or self._in_word(chars, j):
                     continue
                 sound = _pinyin(original)
                 if len(sound) != 1:
