@@ -326,9 +326,10 @@ async def search(
                                    extra={"field": "category_id"})  # fmt: skip
         categories = h.tree[category_id]
     started = time.perf_counter()
-    hits = engine.search(text, top=top, category_ids=categories, rerank=log_unmatched and h.can_rerank(engine))
+    read = engine.analyse(text)
+    hits = engine.search(read, top=top, category_ids=categories, rerank=log_unmatched and h.can_rerank(engine))
     took = (time.perf_counter() - started) * 1000
-    normalised = engine.prepare_query(text)
+    normalised = read.prepared
     best = hits[0].confidence if hits else 0.0
     matched = best >= rt.settings.kb_unmatched_below
     if log_unmatched and not matched:

@@ -53,6 +53,14 @@ class Weights:
     rerank_depth: int = 30
 
 
+@dataclass(frozen=True)
+class Query:
+    text: str
+    corrected: str  # normal form, same-sound typos corrected
+    prepared: str  # corrected plus synonyms: what the tokens come from
+    tokens: list[str]
+
+
 @dataclass
 class Hit:
     doc: Doc
@@ -143,7 +151,13 @@ class SearchEngine:
         return self.speller.correct(normalise(query))
 
     def prepare_query(self, query: str) -> str:
-        return self.synonyms.expand(self.corrected(query))
+        return self.analyse(query).prepared
+
+    def analyse(self, query: str) -> Query:
+        """The query read once: typos corrected (for the re-ranker), synonyms added, tokens."""
+        corrected = self.corrected(query)
+        prepared = self.synonyms.expand(corrected)
+        return Query(text=query, corrected=corrected, prepared=prepared, tokens=self._tokens(prepared))
 
     def _tok(self, text: str) -> list[str]:
         return self._tokens(self.prepare(text))
@@ -160,12 +174,13 @@ class SearchEngine:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(f.model.get_scores_from_ids(ids))
 
-    def search(self, query: str, *, top: int = 10, category_ids: set[int] | None = None,
+    def search(self, query: str | Query, *, top: int = 10, category_ids: set[int] | None = None,
                rerank: bool = True) -> list[Hit]:  # fmt: skip
+        """Best entries first. ``query`` is the text, or what ``analyse`` made of it (read it only once)."""
         if self.questions is None or self.answers is None:
             return []
-        prepared = self.prepare_query(query)
-        q = self._tokens(prepared)
+        read = query if isinstance(query, Query) else self.analyse(query)
+        prepared, q = read.prepared, read.tokens
         if not q:
             return []
         n = len(self.docs)
@@ -184,7 +199,7 @@ class SearchEngine:
         hits = [self._hit(int(pos), float(total[pos]), q, prepared, (float(s_q[pos]), float(s_a[pos])))
                 for pos in cand]  # fmt: skip
         if use_reranker and self.reranker is not None and len(hits) > 1:
-            for h, s in zip(hits, self.reranker(self.corrected(query), hits), strict=True):
+            for h, s in zip(hits, self.reranker(read.corrected, hits), strict=True):
                 h.score = s
             hits.sort(key=lambda h: -h.score)
         return hits[:top]
