@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import banking, foundation, knowledge, loadtest, routing, simulate
+from bench import banking, complaints, foundation, knowledge, loadtest, routing, simulate
 
 
 def main() -> int:
@@ -14,6 +14,7 @@ def main() -> int:
     results += routing.main()
     results += simulate.main()
     results += knowledge.main()
+    results += asyncio.run(complaints.run_all())
     results += loadtest.main()
     failed = [r for r in results if r.met is False]
     print()

@@ -90,6 +90,8 @@ def _fill(path: str, ids: dict[str, int]) -> str:
         name = m.group(1).split(":", 1)[0]
         if name in ids:
             return str(ids[name])
+        if name == "day":  # a calendar day
+            return "2026-10-01"
         # any other row id: a 404 is a fine answer for an allowed role; only 401/403 matter here
         assert name.endswith("_id"), f"no value to fill path parameter {name!r} of {path}; add one to the walker"
         return "1"

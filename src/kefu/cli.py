@@ -31,6 +31,8 @@ app.add_typer(banking_app, name="banking")
 
 
 def _add_domain_commands() -> None:
+    from kefu.complaints.cli import app as complaints_app
+    from kefu.complaints.cli_calendar import app as calendar_app
     from kefu.knowledge.cli import kb_app
     from kefu.routing.bench_cli import bench_app
     from kefu.routing.phone_cli import cti_app, phone_app
@@ -40,6 +42,8 @@ def _add_domain_commands() -> None:
     app.add_typer(cti_app, name="cti")
     app.add_typer(bench_app, name="bench")
     app.add_typer(kb_app, name="kb")
+    app.add_typer(complaints_app, name="complaints")
+    app.add_typer(calendar_app, name="calendar")
     app.command("simulate")(simulate)
 
 
@@ -214,6 +218,9 @@ def demo(
                     await routing_demo.seed(s)  # adds only what is missing
                     await contacts_demo.seed_categories(s)
                     await kb_demo.seed(s)  # only when the knowledge base is empty
+                    from kefu.complaints import demo as complaints_demo
+
+                    await complaints_demo.seed(s, rt.settings)  # only when there are no complaints
                 return None
             accounts = await demo_mod.load(s)
             from kefu.contacts import demo as contacts_demo
@@ -223,6 +230,9 @@ def demo(
             await routing_demo.seed(s)
             await contacts_demo.seed_categories(s)
             await kb_demo.seed(s)
+            from kefu.complaints import demo as complaints_demo
+
+            await complaints_demo.seed(s, rt.settings)
             if not customers:
                 return accounts, None
             with Progress(console=err) as progress:

@@ -206,6 +206,20 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     app.include_router(kb_router)
     app.include_router(kb_loop_router)
 
+    from starlette.formparsers import MultiPartParser
+
+    from kefu.complaints.router import router as complaints_router
+    from kefu.complaints.router_calendar import router as calendar_router
+    from kefu.complaints.router_case import router as complaint_case_router
+    from kefu.complaints.router_reports import router as complaint_reports_router
+
+    # uploads stay in memory up to the evidence limit: complaint evidence is never in clear on disk
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.complaint_upload_max_bytes + 1)
+    app.include_router(complaint_reports_router)
+    app.include_router(complaints_router)
+    app.include_router(complaint_case_router)
+    app.include_router(calendar_router)
+
     web_dir = Path(__file__).parent / "web"
     if (web_dir / "routes.py").exists():
         from kefu.web.routes import router as web_router

@@ -2,8 +2,9 @@
 
 from kefu.banking import models as banking_models  # noqa: F401
 from kefu.channels import models as channel_models  # noqa: F401
+from kefu.complaints import models as complaint_models  # noqa: F401
 from kefu.contacts import models as contact_models  # noqa: F401
-from kefu.core import audit, events  # noqa: F401
+from kefu.core import audit, calendar, events  # noqa: F401
 from kefu.core.db import Base
 from kefu.customers import models as customer_models  # noqa: F401
 from kefu.knowledge import models as knowledge_models  # noqa: F401

@@ -1,8 +1,8 @@
 """Account-opening appointments at a branch: a working day, in the future, inside opening hours.
 
 Working days are Monday to Friday, minus ``banking_holidays``, plus ``banking_extra_workdays`` (the
-adjusted working weekends of the Chinese calendar); both come from configuration, in one place here,
-because no maintained library carries the yearly State Council holiday notice.
+adjusted working weekends of the Chinese calendar), as :meth:`kefu.core.calendar.WorkCalendar.from_settings`
+decides: the one business-day calendar (convention 7).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from kefu.banking import operations
 from kefu.banking.models import Appointment
 from kefu.core import clock, runtime
 from kefu.core.auth import Principal
+from kefu.core.calendar import WorkCalendar
 from kefu.core.config import Settings
 from kefu.core.errors import Conflict
 
@@ -37,10 +38,7 @@ def branches(settings: Settings) -> dict[str, str]:
 
 
 def is_working_day(day: dt.date, settings: Settings) -> bool:
-    iso = day.isoformat()
-    if iso in settings.banking_extra_workdays:
-        return True
-    return day.weekday() < 5 and iso not in settings.banking_holidays
+    return WorkCalendar.from_settings(settings).is_working_day(day)
 
 
 def _hours(settings: Settings) -> tuple[dt.time, dt.time]:

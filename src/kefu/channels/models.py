@@ -22,9 +22,10 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
 
     id: Mapped[IdPk]
-    channel: Mapped[str] = mapped_column(String(10), index=True)  # sms
+    channel: Mapped[str] = mapped_column(String(10), index=True)  # sms | email
     kind: Mapped[str] = mapped_column(String(30))  # verification_code, notice, …
     recipient: Mapped[str] = mapped_column(Encrypted("outbound_messages.recipient", DataClass.C2))
+    subject: Mapped[str | None] = mapped_column(String(200))  # e-mail only; no personal data
     body: Mapped[str] = mapped_column(Encrypted("outbound_messages.body", DataClass.C3))  # may hold a code
     customer_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=MessageStatus.PENDING.value, index=True)

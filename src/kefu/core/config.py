@@ -7,7 +7,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from pydantic import Field, SecretStr, field_validator
@@ -171,6 +171,35 @@ class Settings(BaseSettings):
     #: in cluster mode each node checks the shared index generation this often (seconds)
     kb_index_poll_seconds: float = Field(default=0.5, gt=0, le=10)
 
+    # Complaints (R5; 《银行业保险业消费投诉处理管理办法》 2020)
+    #: a received complaint must be accepted (受理) or refused within this many days (internal rule)
+    complaint_accept_days: int = Field(default=5, ge=1, le=30)
+    complaint_accept_unit: Literal["calendar", "business"] = "business"
+    #: the decision is due this many days after acceptance (办法: 15 日)
+    complaint_decision_days: int = Field(default=15, ge=1, le=90)
+    complaint_decision_unit: Literal["calendar", "business"] = "calendar"
+    #: first extension (complex cases, approved by the head of complaint handling): the term becomes this long
+    complaint_extension1_days: int = Field(default=30, ge=1, le=180)
+    #: second extension (approved by a senior manager): this many days more
+    complaint_extension2_days: int = Field(default=30, ge=1, le=180)
+    #: a term whose last day is not a working day ends on the next working day (民法典 第二百零三条)
+    complaint_roll_to_workday: bool = True
+    #: warnings go to the handler this many days (calendar) before the due date, e.g. "3,1"
+    complaint_warn_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
+    #: a complainant with this many complaints (this one included) within the window is a repeat complainant
+    complaint_repeat_count: int = Field(default=2, ge=2, le=20)
+    complaint_repeat_window_days: int = Field(default=180, ge=1, le=3 * 365)
+    #: closed cases are kept at least this many years (the rule: 3)
+    complaint_retention_years: int = Field(default=3, ge=3, le=30)
+    #: uploaded evidence: largest file, in bytes
+    complaint_upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    #: JSON category tree overriding the default (quality / service / general / emergency), see docs/complaints.md
+    complaint_categories: dict[str, Any] | None = None
+    #: a root cause recurring this many times in a report period is listed as a risk point (R5.7)
+    complaint_risk_min_count: int = Field(default=3, ge=2, le=1000)
+    #: the public complaint form accepts this many submissions per address per hour
+    complaint_form_per_hour: int = Field(default=5, ge=1, le=1000)
+
     @field_validator("verification_levels", "verification_method_levels", mode="before")
     @classmethod
     def _check_levels(cls, v: object) -> object:
@@ -193,6 +222,21 @@ class Settings(BaseSettings):
             unknown = [r for r in v if r not in ROLE_NAMES]
             if unknown:
                 raise ValueError(f"unknown role(s) {unknown}; known roles: {', '.join(ROLE_NAMES)}")
+        return v
+
+    @field_validator("complaint_warn_days", mode="before")
+    @classmethod
+    def _split_warn_days(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = [p.strip() for p in v.split(",") if p.strip()]
+        if isinstance(v, list):
+            try:
+                days = sorted({int(x) for x in v}, reverse=True)
+            except (TypeError, ValueError) as exc:
+                raise ValueError("write the warning days as whole numbers separated by commas, e.g. 3,1") from exc
+            if any(d < 1 or d > 60 for d in days):
+                raise ValueError("each warning day must be between 1 and 60")
+            return days
         return v
 
     @field_validator("banking_holidays", "banking_extra_workdays", mode="before")

@@ -77,6 +77,12 @@ def register_tasks(huey: Huey) -> None:
 
         return int(run_async(cards.expire_job))
 
+    @huey.periodic_task(crontab(minute="*"), name="kefu.complaints.sweep")
+    def complaints_sweep() -> dict[str, int]:
+        from kefu.complaints import jobs as complaint_jobs
+
+        return dict(run_async(complaint_jobs.sweep))
+
 
 def start_embedded_consumer(huey: Huey) -> threading.Thread:
     """Run a one-worker huey consumer in a daemon thread (one-process demo in ``kefu serve``)."""

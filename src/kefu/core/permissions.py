@@ -67,6 +67,15 @@ class Permission(enum.StrEnum):
     KB_REPORT = "kb.report"  # hit counters, frequency bands, unmatched queries
     BULLETIN_MANAGE = "bulletin.manage"  # post, change and withdraw bulletins
     BULLETIN_RECEIPTS = "bulletin.receipts"  # who has read and acknowledged a bulletin (own team / center)
+    # complaints (R5)
+    COMPLAINT_INTAKE = "complaint.intake"  # register a complaint (from a contact, a letter, an e-mail)
+    COMPLAINT_READ = "complaint.read"  # cases within scope: one's own registrations, or all (handlers, supervisors)
+    COMPLAINT_HANDLE = "complaint.handle"  # accept, assign, investigate, plan, decide, close, reopen, merge
+    COMPLAINT_APPROVE = "complaint.approve"  # approve a first extension (to 30 days): 投诉处理工作负责人
+    COMPLAINT_APPROVE_SENIOR = "complaint.approve_senior"  # approve a second extension (+30 days): senior manager
+    COMPLAINT_ESCALATIONS = "complaint.escalations"  # receives major complaints, breaches and overdue nodes
+    COMPLAINT_REPORT = "complaint.report"  # statistics, weekly/monthly reports, exports, risk points
+    CALENDAR_MANAGE = "calendar.manage"  # public holidays and make-up working days
 
 
 ALL = frozenset(Permission)
@@ -172,6 +181,27 @@ _KNOWLEDGE: dict[Role, frozenset[Permission]] = {
 }  # fmt: skip
 for _role, _perms in _KNOWLEDGE.items():
     MATRIX[_role] = MATRIX[_role] | _perms
+
+_COMPLAINT_CENTER = {Permission.COMPLAINT_INTAKE, Permission.COMPLAINT_READ, Permission.COMPLAINT_REPORT}
+_COMPLAINTS: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset({Permission.COMPLAINT_INTAKE, Permission.COMPLAINT_READ}),
+    Role.TEAM_LEAD: frozenset({Permission.COMPLAINT_INTAKE, Permission.COMPLAINT_READ}),
+    Role.QA_INSPECTOR: frozenset({Permission.COMPLAINT_READ, Permission.COMPLAINT_REPORT}),
+    Role.COMPLAINT_HANDLER: frozenset(_COMPLAINT_CENTER | {Permission.COMPLAINT_HANDLE}),
+    Role.SUPERVISOR: frozenset(_COMPLAINT_CENTER | {
+        Permission.COMPLAINT_HANDLE, Permission.COMPLAINT_APPROVE, Permission.COMPLAINT_APPROVE_SENIOR,
+        Permission.COMPLAINT_ESCALATIONS, Permission.CALENDAR_MANAGE,
+    }),
+    Role.ADMIN: frozenset({Permission.CALENDAR_MANAGE}),
+    Role.AUDITOR: frozenset({Permission.COMPLAINT_READ, Permission.COMPLAINT_REPORT}),
+}  # fmt: skip
+for _role, _perms in _COMPLAINTS.items():
+    MATRIX[_role] = MATRIX[_role] | _perms
+
+#: Roles that read every complaint; the others read those they registered (team leads: their team's).
+COMPLAINTS_CENTER_WIDE: frozenset[Role] = frozenset(
+    {Role.COMPLAINT_HANDLER, Role.SUPERVISOR, Role.AUDITOR, Role.QA_INSPECTOR}
+)
 
 #: The most sensitive data class each role may reveal (with a purpose). Masked views need no clearance.
 CLEARANCE: dict[Role, DataClass | None] = {

@@ -58,8 +58,8 @@ def _same_origin(ws: WebSocket) -> bool:
 
 
 #: Events addressed to people by ``owner_id`` (and ``team_lead_ids``): follow-up reminders, answers to
-#: forwarded knowledge questions.
-PERSONAL = ("followup.", "kb.question_answered", "kb.question_closed")
+#: forwarded knowledge questions, complaint warnings and escalations.
+PERSONAL = ("followup.", "kb.question_answered", "kb.question_closed", "complaint.")
 
 
 def wants(principal: Principal, message: dict[str, Any]) -> dict[str, Any] | None:

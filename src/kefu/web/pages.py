@@ -102,6 +102,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("kb", "/kb", (Permission.KB_READ,)),
     ("kb_workbench", "/kb/workbench", (Permission.KB_EDIT,)),
     ("bulletins", "/bulletins", (Permission.KB_READ,)),
+    ("complaints", "/complaints", (Permission.COMPLAINT_READ,)),
+    ("complaint_reports", "/complaints/reports", (Permission.COMPLAINT_REPORT,)),
     ("wallboard", "/wallboard", (Permission.ROUTING_MONITOR,)),
     ("manual_requests", "/manual-requests", (Permission.BANKING_MANUAL,)),
     ("staff", "/staff", (Permission.STAFF_READ,)),

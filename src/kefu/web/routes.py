@@ -7,6 +7,8 @@ from kefu.web import (
     audit_pages,
     banking_pages,
     card_pages,
+    complaint_pages,
+    complaint_reports_pages,
     contact_pages,
     customer_pages,
     followup_pages,
@@ -37,3 +39,5 @@ router.include_router(wallboard_pages.router)
 router.include_router(contact_pages.router)
 router.include_router(followup_pages.router)
 router.include_router(kb_pages.router)
+router.include_router(complaint_reports_pages.router)
+router.include_router(complaint_pages.router)  # inbox, new, case + its posts, public /complaint

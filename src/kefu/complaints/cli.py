@@ -1,0 +1,142 @@
+"""``kefu complaints``: list and show cases (masked), run the clock sweep once, and list cases whose
+retention period is over (nothing is deleted in this release)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Complaints: list, show, sweep, retention", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _run(work: Any) -> Any:
+    """Run ``work(rt, session)`` in one transaction of a fresh runtime."""
+    from kefu.cli import _runtime, _with_close
+
+    rt = _runtime()
+
+    async def go() -> Any:
+        async with rt.db.transaction() as s:
+            return await work(rt, s)
+
+    return asyncio.run(_with_close(rt, go()))
+
+
+def _clock(c: Any, rt: Any, cal: Any) -> Any:
+    from kefu.complaints import clock as cclock
+    from kefu.core import clock
+
+    return cclock.view(c, now=clock.now(), rules=cclock.Rules.from_settings(rt.settings), cal=cal)
+
+
+@app.command("list")
+def list_cases(
+    status: Annotated[list[str] | None, typer.Option("--status", help="only these statuses (repeatable)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """Cases due soonest first, with their clock (names and phones masked)."""
+    from kefu.complaints import repository as repo
+    from kefu.complaints import views
+    from kefu.core import calendar
+
+    async def work(rt: Any, s: Any) -> list[dict[str, Any]]:
+        cal = await calendar.load(s, rt.settings)
+        rows = await repo.list_all(s, status=status, limit=limit)
+        return [views.case_out(c, clock_view=_clock(c, rt, cal), locale="zh-Hans") for c in rows]
+
+    items = _run(work)
+    if as_json:
+        for item in items:
+            typer.echo(json.dumps(item, default=str, ensure_ascii=False))
+        return
+    table = Table(title=f"Complaints ({len(items)})")
+    for col in ("number", "status", "received", "complainant", "category", "handler", "due", "days left", "clock"):
+        table.add_column(col)
+    for i in items:
+        ck = i["clock"]
+        table.add_row(i["number"], i["status"], str(i["received_at"])[:16], i["complainant_name"], i["category"],
+                      str(i["handler_id"] or "-"), str(ck["due_date"] or "-"),
+                      "-" if ck["days_left"] is None else str(ck["days_left"]), ck["colour"])  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def show(number: Annotated[str, typer.Argument(help="case number (TS…) or id")]) -> None:
+    """One case: masked details, clock, clock changes, notices and the timeline summaries."""
+    from kefu.complaints import clocking, views
+    from kefu.complaints import repository as repo
+    from kefu.core import calendar
+
+    async def work(rt: Any, s: Any) -> dict[str, Any] | None:
+        c = await repo.get(s, int(number)) if number.isdigit() else await repo.by_number(s, number)
+        if c is None:
+            return None
+        out = views.case_out(c, clock_view=_clock(c, rt, await calendar.load(s, rt.settings)), locale="zh-Hans")
+        out["clock_changes"] = [
+            clocking.clock_detail(ch) | {"reason": None} for ch in await repo.clock_changes_of(s, c.id)
+        ]
+        out["notices"] = [{"kind": n.kind, "channel": n.channel, "status": m.status if m else "to_print",
+                           "created_at": n.created_at} for n, m in await repo.notices_of(s, c.id)]  # fmt: skip
+        out["timeline"] = [{"at": e.at, "kind": e.kind, "summary": e.summary} for e in await repo.timeline_of(s, c.id)]
+        return out
+
+    out = _run(work)
+    if out is None:
+        _fail(f"no complaint {number}")
+    typer.echo(json.dumps(out, default=str, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def sweep() -> None:
+    """Run the clock sweep once: warnings, breaches, overdue acceptance, overdue plan nodes."""
+    from kefu.cli import _runtime, _with_close
+    from kefu.complaints import jobs
+
+    rt = _runtime()
+    counts = asyncio.run(_with_close(rt, jobs.sweep(rt)))
+    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@app.command()
+def retention(limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many")] = 1000) -> None:
+    """Closed cases kept past their retention date (complaint_retention_years after closing). Nothing is
+    deleted: review them and archive through your records process."""
+    from kefu.complaints import clocking
+    from kefu.complaints import repository as repo
+
+    async def work(rt: Any, s: Any) -> list[tuple[str, str, str]]:
+        rows = await repo.past_retention(s, day=clocking.today(), limit=limit)
+        return [(c.number or str(c.id), str(c.closed_at)[:10], str(c.retain_until)) for c in rows]
+
+    rows = _run(work)
+    if not rows:
+        console.print("no closed complaint is past its retention date")
+        return
+    table = Table(title=f"Past retention ({len(rows)}); nothing deleted")
+    for col in ("number", "closed", "retain until"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _mount_report() -> None:
+    from kefu.complaints.cli_reports import report
+
+    app.command("report")(report)
+
+
+_mount_report()
