@@ -258,6 +258,10 @@ async def test_cli_list_show_sweep_retention(rt: Any, people: People, settings: 
     assert c.number in r.output
     assert "测***戊" in r.output
     assert "测试客户戊" not in r.output
+    r = await _cli(["list"], settings)  # the table names the handler by staff number and the category by label
+    assert r.exit_code == 0, r.output
+    assert "测***戊" in r.output
+    assert "测试客户戊" not in r.output
     r = await _cli(["show", str(c.number)], settings)
     assert r.exit_code == 0
     assert '"status": "received"' in r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from huey import RedisHuey, SqliteHuey
 
 from kefu.core.jobs import make_huey, register_tasks
@@ -41,3 +42,40 @@ def test_periodic_event_sweep_is_registered(settings):
         assert "kefu.events.sweep" in names
     finally:
         huey.flush()
+
+
+async def test_a_job_runtime_dispatches_its_events_after_commit(rt):
+    """A job runs in the worker thread's own event loop with its own runtime (``run_async``); the events it
+    emits are dispatched after commit through that runtime, even when no process runtime is installed yet
+    (the embedded worker starts before ``kefu serve`` has built its own)."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from kefu.core import events, runtime
+
+    ran: list[dict[str, object]] = []
+
+    @events.subscribe("test.job_runtime")
+    async def _handler(_session: object, payload: dict[str, object]) -> None:
+        ran.append(payload)
+
+    async def job() -> None:
+        runtime.use_in_task(rt)
+        async with rt.db.transaction() as s:
+            await events.emit(s, "test.job_runtime", {"n": 1})
+
+    runtime.install(None)
+    try:
+        await asyncio.create_task(job())
+        with pytest.raises(RuntimeError):
+            runtime.get()  # the job's runtime stayed in the job's task
+    finally:
+        runtime.install(rt)
+        events._handlers["test.job_runtime"].remove(_handler)
+    assert ran == [{"n": 1}]
+    async with rt.db.transaction() as s:
+        row = (
+            await s.execute(select(events.OutboxEvent).where(events.OutboxEvent.name == "test.job_runtime"))
+        ).scalar_one()
+    assert row.done_at is not None

@@ -327,6 +327,14 @@ def test_complaint_from_a_call_to_the_customers_confirmation_and_the_public_form
         expect(handler.locator(f'[data-notices] tr[data-notice="{kind}"]')).to_have_count(1)
     expect(handler.locator('[data-response="confirmed"]')).to_be_visible()
 
+    # ---- this month's report counts it (R5.5) ---------------------------------------------------------
+    handler.goto(base + "/complaints/reports?period=month")
+    for tile in ("received", "closed"):
+        value = handler.locator(f'[data-tile="{tile}"] [data-value]').inner_text()
+        assert int(value) >= 1, (tile, value)
+    _no_horizontal_overflow(handler)
+    shot(handler, "complaints-report.png")
+
     # ---- the public form: no sign-in, consent, the case number at the end --------------------------
     public.goto(base + "/complaint")
     expect(public.locator("[data-public-complaint]")).to_be_visible()

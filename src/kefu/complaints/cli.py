@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(help="Complaints: list, show, sweep, retention", no_args_is_help=True)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay whole in pipes and logs
 err = Console(stderr=True)
 
 
@@ -50,12 +51,21 @@ def list_cases(
     """Cases due soonest first, with their clock (names and phones masked)."""
     from kefu.complaints import repository as repo
     from kefu.complaints import views
-    from kefu.core import calendar
+    from kefu.core import calendar, clock
 
     async def work(rt: Any, s: Any) -> list[dict[str, Any]]:
+        from kefu.staff.models import Staff
+
         cal = await calendar.load(s, rt.settings)
         rows = await repo.list_all(s, status=status, limit=limit)
-        return [views.case_out(c, clock_view=_clock(c, rt, cal), locale="zh-Hans") for c in rows]
+        out = []
+        for c in rows:
+            item = views.case_out(c, clock_view=_clock(c, rt, cal), locale="zh-Hans")
+            handler = await s.get(Staff, c.handler_id) if c.handler_id else None
+            item["handler_staff_no"] = handler.staff_no if handler else None
+            item["received_local"] = clock.local(c.received_at, rt.settings.timezone).strftime("%Y-%m-%d %H:%M")
+            out.append(item)
+        return out
 
     items = _run(work)
     if as_json:
@@ -67,8 +77,8 @@ def list_cases(
         table.add_column(col)
     for i in items:
         ck = i["clock"]
-        table.add_row(i["number"], i["status"], str(i["received_at"])[:16], i["complainant_name"], i["category"],
-                      str(i["handler_id"] or "-"), str(ck["due_date"] or "-"),
+        table.add_row(i["number"], i["status"], i["received_local"], i["complainant_name"], i["category_label"],
+                      i["handler_staff_no"] or "-", str(ck["due_date"] or "-"),
                       "-" if ck["days_left"] is None else str(ck["days_left"]), ck["colour"])  # fmt: skip
     console.print(table)
 

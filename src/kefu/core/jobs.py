@@ -47,6 +47,7 @@ def run_async(fn: Callable[[Any], Awaitable[Any]]) -> Any:
         from kefu.core.config import get_settings
 
         rt = runtime.build(get_settings(), pool=False, install=False)
+        runtime.use_in_task(rt)  # after-commit hooks (event dispatch) must use this loop's runtime
         try:
             return await fn(rt)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +49,23 @@ def build(settings: Settings, *, pool: bool = True, install: bool = True) -> Run
     return rt
 
 
+#: a runtime of this task only (a job running in the worker's own event loop), ahead of the process's one
+_task_runtime: ContextVar[Runtime | None] = ContextVar("kefu_task_runtime", default=None)
+
+
 def get() -> Runtime:
+    local = _task_runtime.get()
+    if local is not None:
+        return local
     if _runtime is None:
         raise RuntimeError("Kefu runtime not built")
     return _runtime
+
+
+def use_in_task(rt: Runtime) -> Token[Runtime | None]:
+    """Make ``rt`` what :func:`get` returns in the current task (and tasks it starts), e.g. for a job that
+    runs in the worker thread's own event loop while ``kefu serve`` holds the process's runtime."""
+    return _task_runtime.set(rt)
 
 
 def install(rt: Runtime | None) -> None:

@@ -16,9 +16,10 @@ from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.complaints import repository as complaints_repo
-from kefu.complaints import taxonomy, views
-from kefu.core import clock
+from kefu.complaints import taxonomy, timeline_text, views
+from kefu.core import clock, i18n
 from kefu.core.auth import Principal
+from kefu.core.i18n import t
 from kefu.core.permissions import Permission
 from kefu.customers import repository as customers_repo
 from kefu.web.kb_common import local_input, tz_of
@@ -140,6 +141,29 @@ def staff_label(staff: dict[str, Any], staff_id: Any) -> str:
     return f"{who['name']} {who['staff_no']}" if who else f"#{staff_id}"
 
 
+def timeline_labels(staff: dict[str, Any], locale: str) -> dict[str, Any]:
+    """Converters for the codes inside timeline summaries (see ``complaints.timeline_text``)."""
+
+    def reason(code: str) -> str:
+        if code.startswith("risk:"):
+            return taxonomy.label(taxonomy.ESCALATION_REASONS, code[5:], locale)
+        key = f"complaint.tlx.reason.{code}"
+        return t(key, locale) if i18n.has(key, locale) else code
+
+    def field(name: str) -> str:
+        key = f"complaint.tlx.field.{name.strip()}"
+        return t(key, locale) if i18n.has(key, locale) else name.strip()
+
+    sep = "、" if locale.startswith("zh") else ", "
+    return {
+        "party": lambda code: taxonomy.label(taxonomy.RESPONSIBLE_PARTIES, code, locale),
+        "cause": lambda code: taxonomy.label(taxonomy.ROOT_CAUSES, code, locale),
+        "staff": lambda staff_id: staff_label(staff, staff_id),
+        "reasons": lambda codes: sep.join(reason(c) for c in codes.split(",") if c),
+        "fields": lambda names: sep.join(field(n) for n in names.split(",") if n.strip()),
+    }
+
+
 async def context(
     request: Request, db: AsyncSession, principal: Principal, detail: dict[str, Any], *, locale: str
 ) -> dict[str, Any]:
@@ -159,6 +183,9 @@ async def context(
         due = node.get("due_at")
         node["overdue"] = node.get("status") == "open" and due is not None and _aware(due) < now
     open_nodes = [n for n in detail.get("plan") or [] if n.get("status") == "open"]
+    labels = timeline_labels(staff, locale)
+    for e in detail.get("timeline") or []:
+        e["text"] = timeline_text.localise(e["kind"], e["summary"], locale, labels=labels)
     return {
         "c": detail, "actions": actions, "moves": moves_for(detail), "handlers": handlers,
         "staff": staff, "who": lambda staff_id: staff_label(staff, staff_id), "open_nodes": open_nodes,
