@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("major", sa.Boolean(), nullable=False),
         sa.Column("escalation_risk", sa.Boolean(), nullable=False),
         sa.Column("escalation_reasons", sa.Text(), nullable=False),
-        sa.Column("escalation_note", sa.String(length=1024), nullable=True),
+        sa.Column("escalation_note", sa.String(length=24000), nullable=True),
         sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("subject_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("responsible_party", sa.String(length=30), nullable=True),
         sa.Column("root_cause", sa.String(length=40), nullable=True),
-        sa.Column("root_cause_note", sa.String(length=1024), nullable=True),
+        sa.Column("root_cause_note", sa.String(length=24000), nullable=True),
         sa.Column("decision", sa.String(length=24000), nullable=True),
         sa.Column("customer_response", sa.String(length=10), nullable=True),
         sa.Column("satisfaction", sa.Integer(), nullable=True),
@@ -128,7 +128,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("level", sa.Integer(), nullable=True),
         sa.Column("effective_date", sa.Date(), nullable=True),
-        sa.Column("reason", sa.String(length=1024), nullable=True),
+        sa.Column("reason", sa.String(length=24000), nullable=True),
         sa.Column("requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -178,7 +178,7 @@ def upgrade() -> None:
         sa.Column("complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("ref", sa.String(length=80), nullable=True),
-        sa.Column("filename", sa.String(length=200), nullable=True),
+        sa.Column("filename", sa.String(length=1024), nullable=True),
         sa.Column("content_type", sa.String(length=80), nullable=True),
         sa.Column("size", sa.Integer(), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=True),
@@ -230,7 +230,7 @@ def upgrade() -> None:
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("outcome", sa.String(length=1024), nullable=True),
+        sa.Column("outcome", sa.String(length=24000), nullable=True),
         sa.Column("notice_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -251,10 +251,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("subject", sa.String(length=200), nullable=True))
+        # e-mail notices are longer than an SMS: room for ~4,000 characters of encrypted text
+        batch_op.alter_column("body", existing_type=sa.String(length=1024), type_=sa.String(length=24000))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.alter_column("body", existing_type=sa.String(length=24000), type_=sa.String(length=1024))
         batch_op.drop_column("subject")
 
     with op.batch_alter_table("complaint_plan_nodes", schema=None) as batch_op:

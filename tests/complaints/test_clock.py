@@ -323,11 +323,48 @@ def test_reopen_after_decision_starts_a_new_term() -> None:
 def test_stop_keeps_the_due_date_and_merged_duplicate_stops_unstarted_clock() -> None:
     """Issue 6: deciding stops the clock (on time iff decided before due_at: the due date is kept); a merged
     duplicate's clock stops even if it had not started (merge of a received case)."""
-    f = clock.pause(started(D(2026, 11, 23)), D(2026, 11, 25))
-    s = clock.stop(f)
+    s = clock.stop(started(D(2026, 11, 23)))
     assert (s.clock_state, s.due_date, s.paused_since) == ("stopped", D(2026, 12, 8), None)
     fresh = clock.ClockFields("calendar", None, 15, 0, None, 0, None, None, "not_started")
     assert clock.stop(fresh).clock_state == "stopped"
+
+
+def test_stop_while_paused_closes_the_pause_first() -> None:
+    """办法 (第三方鉴定/检测 time not counted) / issue 6: a case decided while its clock is paused is judged
+    against the effective deadline. Accepted 2026-11-23 (due 12-08), paused 12-03 (day 10), stopped 12-13
+    (day 20): 10 paused days → due 2026-12-18, and 12-13 is before it (on time)."""
+    f = clock.pause(started(D(2026, 11, 23)), D(2026, 12, 3))
+    with pytest.raises(ValueError, match="paused"):
+        clock.stop(f)
+    s = clock.stop(f, day=D(2026, 12, 13), rules=RULES, cal=CN)
+    assert (s.clock_state, s.paused_since, s.paused_days, s.due_date) == ("stopped", None, 10, D(2026, 12, 18))
+    assert s.due_at == clock.day_end_utc(D(2026, 12, 18), TZ)
+    assert at_local(D(2026, 12, 13)) < s.due_at
+
+
+def test_effective_deadline_and_lateness() -> None:
+    """Issue 6 / 办法: the term has ended once now >= due_at; a paused clock's deadline on a day is the one it
+    would have if resumed that day, so it is never late while paused before its due date."""
+    f = started(D(2026, 11, 23))
+    due_at = clock.day_end_utc(D(2026, 12, 8), TZ)
+    assert not clock.late(f, due_at - dt.timedelta(microseconds=1), RULES, CN)
+    assert clock.late(f, due_at, RULES, CN)
+    paused = clock.pause(f, D(2026, 12, 3))
+    assert clock.effective(paused, D(2026, 12, 20), RULES, CN).due_date == D(2026, 12, 25)
+    assert not clock.late(paused, at_local(D(2026, 12, 20)), RULES, CN)
+    assert not clock.late(clock.stop(f), at_local(D(2027, 1, 20)), RULES, CN)
+
+
+def test_breach_recorded_only_for_the_current_term() -> None:
+    """Issue 6 (escalation at breach, once per term): breached_at is kept as the record; it counts for the
+    current term only when it is at or after the term's due instant (a restart's new term can breach again)."""
+    c = case(started(D(2026, 11, 23)))
+    assert not clock.breach_recorded(c)
+    c.breached_at = clock.day_end_utc(D(2026, 12, 8), TZ) + dt.timedelta(minutes=1)
+    assert clock.breach_recorded(c)
+    clock.apply(c, clock.restart(clock.fields_of(c), D(2026, 12, 10), RULES, CN))
+    assert c.due_date == D(2026, 12, 25)
+    assert not clock.breach_recorded(c)
 
 
 def test_fields_round_trip_through_a_complaint() -> None:

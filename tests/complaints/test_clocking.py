@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -21,10 +22,12 @@ from tests.complaints.case_helpers import (
     changes_of,
     decided,
     events_of,
+    findings,
     kinds_of,
     load,
     notices_of,
     register,
+    to_investigating,
 )
 from tests.complaints.conftest import People
 from tests.factories import principal_of
@@ -205,3 +208,160 @@ async def test_workflow_reopen_uses_same_restart_rule(rt: Any, people: People) -
     clock.advance(5 * DAY)
     c = await call(rt, workflow.reopen, actor=h, complaint_id=c.id, reason="客户对结果有异议，重新核查")
     assert (c.clock_start, c.due_date, c.clock_state) == (dt.date(2026, 11, 28), dt.date(2026, 12, 14), "running")
+
+
+LATE = "an extension had to be decided before then"
+
+
+async def test_no_extension_once_the_term_has_ended(rt: Any, people: People) -> None:
+    """办法 (extension of a complex case, 15 → 30 days) / issue 6: an extension must be decided within the
+    term; once it ended (2026-12-08, late from 12-09 00:00 Shanghai) it can be neither asked for nor approved
+    — the breach stands. A waiting request can still be rejected."""
+    c = await accepted(rt, people.agent, people.handler)
+    change = await _request(rt, people.handler, c.id)
+    clock.freeze(c.due_at)
+    with pytest.raises(Conflict) as exc:
+        await _decide(rt, principal_of(people.supervisor), change.id)
+    assert f"{c.number} is late: the term ended on 2026-12-08; {LATE}" in exc.value.detail
+    c = await _decide(rt, principal_of(people.supervisor), change.id, approve=False)
+    assert (c.extension_level, c.due_date) == (0, dt.date(2026, 12, 8))
+    with pytest.raises(Conflict) as exc:
+        await _request(rt, people.handler, c.id)
+    assert f"the term ended on 2026-12-08; {LATE}" in exc.value.detail
+    clock.freeze(c.due_at - dt.timedelta(microseconds=1))  # the last instant of the term: still possible
+    change = await _request(rt, people.handler, c.id)
+    c = await _decide(rt, principal_of(people.supervisor), change.id)
+    assert c.due_date == dt.date(2026, 12, 23)
+
+
+async def test_a_late_case_cannot_be_paused(rt: Any, people: People) -> None:
+    """办法 (appraisal time not counted) / issue 6: a pause must start within the term; a late case cannot
+    hide as paused — the breach stands (409)."""
+    c = await accepted(rt, people.agent, people.handler)
+    clock.freeze(c.due_at)
+    with pytest.raises(Conflict) as exc:
+        await call(rt, clocking.pause, actor=principal_of(people.handler), complaint_id=c.id, reason="送第三方机构鉴定")
+    assert "the term ended on 2026-12-08" in exc.value.detail
+    assert "breach stands" in exc.value.detail
+    assert (await load(rt, c.id)).clock_state == "running"
+
+
+async def test_decided_while_paused_is_judged_against_the_effective_deadline(rt: Any, people: People) -> None:
+    """办法 (第三方鉴定/检测 time not counted): accepted 2026-11-23 (due 12-08), paused on day 10 (12-03) and
+    decided on day 20 (12-13) while still paused: the 10 paused days count as paused (due 2026-12-18), so the
+    decision is on time."""
+    h = principal_of(people.handler)
+    c = await accepted(rt, people.agent, people.handler)
+    await to_investigating(rt, people.handler, c.id)
+    await findings(rt, people.handler, c.id)
+    clock.advance(10 * DAY)
+    await call(rt, clocking.pause, actor=h, complaint_id=c.id, reason="送第三方机构鉴定签名真伪")
+    clock.advance(10 * DAY)
+    c = await call(rt, workflow.decide, actor=h, complaint_id=c.id, decision="退还年费并致歉")
+    assert (c.clock_state, c.paused_since, c.paused_days, c.due_date) == ("stopped", None, 10, dt.date(2026, 12, 18))
+    assert c.decided_at is not None
+    assert c.due_at is not None
+    assert c.decided_at < c.due_at
+    stop = (await changes_of(rt, c.id))[-1]
+    assert (stop.kind, stop.due_before, stop.due_after) == ("stop", dt.date(2026, 12, 8), dt.date(2026, 12, 18))
+    async with rt.db.transaction() as s:
+        from sqlalchemy import select
+
+        from kefu.core.audit import AuditEntry
+
+        entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "complaint.decided",
+                                                          AuditEntry.object_id == str(c.id)))).scalar_one()  # fmt: skip
+    assert json.loads(entry.after)["on_time"] is True
+
+
+async def test_deciding_withdraws_a_waiting_extension_request(rt: Any, people: People) -> None:
+    """Issue 6: an extension request belongs to the running term; deciding the case stops the clock and
+    withdraws it (rejected), on the timeline and in the audit log — it can no longer be approved."""
+    c = await accepted(rt, people.agent, people.handler)
+    change = await _request(rt, people.handler, c.id)
+    await decided(rt, people.handler, c.id)
+    ext = [ch for ch in await changes_of(rt, c.id) if ch.id == change.id][0]
+    assert (ext.status, ext.decided_at is not None) == ("rejected", True)
+    summaries = [e.summary for e in await events_of(rt, c.id, "clock")]
+    assert f"extension request {change.id} withdrawn: the case was decided" in summaries
+    assert "complaint.extension.withdraw" in await audit_actions(rt, c.id)
+    with pytest.raises(Conflict):
+        await _decide(rt, principal_of(people.supervisor), change.id)
+
+
+async def test_resume_recounts_the_warnings_for_the_new_due_date(rt: Any, people: People) -> None:
+    """Issue 6 (warnings before breach, complaint_warn_days 3,1; 民法典 第二百零三条 roll to a working day):
+    both warnings were sent on Mon 12-07 (due Tue 12-08); paused that day, resumed Fri 12-11 (4 days paused)
+    the due date falls on Sat 12-12 and rolls to Mon 12-14: 3 days left, so only the 3-day warning counts as
+    sent and the 1-day warning goes out on 12-13."""
+    from kefu.complaints import jobs
+
+    h = principal_of(people.handler)
+    c = await accepted(rt, people.agent, people.handler)
+    clock.freeze(dt.datetime(2026, 12, 7, 1, tzinfo=dt.UTC))
+    assert (await jobs.sweep(rt))["warned"] == 1
+    assert (await load(rt, c.id)).warned_level == 2
+    await call(rt, clocking.pause, actor=h, complaint_id=c.id, reason="送第三方机构鉴定签名真伪")
+    clock.freeze(dt.datetime(2026, 12, 11, 1, tzinfo=dt.UTC))
+    c = await call(rt, clocking.resume, actor=h, complaint_id=c.id)
+    assert (c.due_date, c.warned_level) == (dt.date(2026, 12, 14), 1)
+    assert (await jobs.sweep(rt))["warned"] == 0
+    clock.freeze(dt.datetime(2026, 12, 13, 1, tzinfo=dt.UTC))
+    assert (await jobs.sweep(rt))["warned"] == 1
+    assert (await load(rt, c.id)).warned_level == 2
+
+
+async def test_restart_sets_warnings_for_the_new_term(rt: Any, people: People) -> None:
+    """Issue 6: new facts restart the count; warnings already passed for the new due date count as sent
+    (received 13 days ago: 2 days left → the 3-day threshold passed), the others go out later."""
+    h = principal_of(people.handler)
+    c = await accepted(rt, people.agent, people.handler)
+    clock.freeze(dt.datetime(2026, 12, 6, 1, tzinfo=dt.UTC))
+    c = await call(rt, clocking.new_facts, actor=h, complaint_id=c.id, received_on=dt.date(2026, 11, 23),
+                   summary="客户补充了交易流水")  # fmt: skip
+    assert (c.due_date, c.warned_level) == (dt.date(2026, 12, 8), 1)
+
+
+async def test_the_subject_never_touches_the_clock(rt: Any, people: People) -> None:
+    """Issue 6 recusal: the staff member complained about (here a supervisor holding every approval) can
+    neither pause, resume, restart nor decide an extension of the case."""
+    c = await accepted(rt, people.agent, people.handler, subject_staff_no=people.supervisor.staff_no)
+    change = await _request(rt, people.handler, c.id)
+    sub = principal_of(people.supervisor)
+    for fn, kw in ((clocking.pause, {"reason": "送第三方机构鉴定"}),
+                   (clocking.new_facts, {"received_on": dt.date(2026, 11, 23), "summary": "客户补充了交易流水"}),
+                   (clocking.request_extension, {"reason": "涉及多个部门，案情复杂"})):  # fmt: skip
+        with pytest.raises(Conflict, match="recusal"):
+            await call(rt, fn, actor=sub, complaint_id=c.id, **kw)
+    with pytest.raises(Conflict, match=f"recusal.*{c.number}"):
+        await _decide(rt, sub, change.id)
+    await call(rt, clocking.pause, actor=principal_of(people.handler), complaint_id=c.id, reason="送第三方机构鉴定")
+    with pytest.raises(Conflict, match="recusal"):
+        await call(rt, clocking.resume, actor=sub, complaint_id=c.id)
+    c = await _decide(rt, principal_of(people.supervisor2), change.id)
+    assert c.extension_level == 1
+
+
+async def test_extension_decision_locks_the_case_before_the_request(rt: Any, people: People, monkeypatch: Any) -> None:
+    """PostgreSQL lock order: the case row first, then the clock change (as merge and restart do), so two
+    transactions never wait on each other; the request is re-read after locking."""
+    from kefu.complaints import repository as repo
+
+    c = await accepted(rt, people.agent, people.handler)
+    change = await _request(rt, people.handler, c.id)
+    order: list[str] = []
+    real_case, real_change = repo.get_for_update, repo.get_clock_change
+
+    async def case_lock(session: Any, complaint_id: int) -> Any:
+        order.append("complaint")
+        return await real_case(session, complaint_id)
+
+    async def change_read(session: Any, change_id: int, *, for_update: bool = False) -> Any:
+        if for_update:
+            order.append("change")
+        return await real_change(session, change_id, for_update=for_update)
+
+    monkeypatch.setattr(repo, "get_for_update", case_lock)
+    monkeypatch.setattr(repo, "get_clock_change", change_read)
+    await _decide(rt, principal_of(people.supervisor), change.id)
+    assert order == ["complaint", "change"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -210,3 +211,55 @@ async def test_a_failing_case_does_not_stop_the_sweep(rt, client, accepted, reco
     assert await run() == {**NOTHING, "breached": 1}
     assert [p["complaint_id"] for p in recorders[jobs.BREACHED_EVENT].payloads] == [good.id, bad.id]
     assert len(await audit_rows(rt, "complaint.breached")) == 2
+
+
+async def test_a_restarted_term_keeps_the_breach_on_record_and_can_breach_again(
+    rt: Any, accepted: Any, cal: Any, people: Any, recorders: Any
+) -> None:
+    """办法 (decision within the term) / issue 6 §2 (escalation at breach) and new facts (the count restarts):
+    a breach is escalated once per term. breached_at stays as the record after a restart (the statistics
+    count it); the new term (received 12-10, due 12-25) is not shown as breached and breaches — once — when
+    it runs out too. The same holds after a reopen."""
+    from kefu.complaints import clocking, stats, workflow
+    from kefu.complaints.models import Complaint
+
+    c = await accepted()
+    clock.freeze(c.due_at)
+    assert await jobs.sweep(rt) == {**NOTHING, "breached": 1}
+    async with rt.db.transaction() as s:
+        first = (await s.get(Complaint, c.id)).breached_at
+    clock.freeze(local(2026, 12, 10))
+    async with rt.db.transaction() as s:
+        c = await clocking.new_facts(s, actor=principal_for(people.handler), complaint_id=c.id,
+                                     received_on=dt.date(2026, 12, 10), summary="客户补充了交易流水")  # fmt: skip
+    assert c.due_date == dt.date(2026, 12, 25)
+    assert c.breached_at is not None
+    assert not cclock.breach_recorded(c)
+    rules = cclock.Rules.from_settings(rt.settings)
+    assert cclock.view(c, now=clock.now(), rules=rules, cal=cal).colour == "ok"
+    async with rt.db.transaction() as s:
+        report = await stats.report(s, period=stats.period_for("month", dt.date(2026, 12, 1)), settings=rt.settings,
+                                    locale="en")  # fmt: skip
+    assert report.totals["breached"] == 1, "the earlier breach stays counted"
+    assert await jobs.sweep(rt) == NOTHING
+    clock.freeze(c.due_at)
+    assert await jobs.sweep(rt) == {**NOTHING, "breached": 1}
+    assert await jobs.sweep(rt) == NOTHING, "once for this term"
+    assert [p["due_date"] for p in recorders[jobs.BREACHED_EVENT].payloads] == ["2026-12-08", "2026-12-25"]
+    async with rt.db.transaction() as s:
+        row = await s.get(Complaint, c.id)
+        assert row is not None
+        assert row.breached_at > first
+        assert cclock.breach_recorded(row)
+        h = principal_for(people.handler)
+        row.root_cause, row.responsible_party = "fee_policy", "card_center"
+    async with rt.db.transaction() as s:
+        await workflow.decide(s, actor=h, complaint_id=c.id, decision="退还年费并致歉")
+    async with rt.db.transaction() as s:
+        await workflow.record_response(s, actor=h, complaint_id=c.id, response="disputed", satisfaction=1, note=None)
+    async with rt.db.transaction() as s:
+        c = await workflow.reopen(s, actor=h, complaint_id=c.id, reason="客户提供新的交易记录")
+    assert c.breached_at is not None
+    assert not cclock.breach_recorded(c)
+    clock.freeze(c.due_at)
+    assert await jobs.sweep(rt) == {**NOTHING, "breached": 1}

@@ -98,9 +98,10 @@ async def test_upload_is_encrypted_at_rest_and_round_trips(rt, client, case, han
         "file", "客户对账单.pdf", "application/pdf", len(PDF),
     )  # fmt: skip
     assert out["sha256"] == hashlib.sha256(PDF).hexdigest()
-    (row,) = await raw_rows(rt, "SELECT storage_key, note FROM complaint_evidence")
+    (row,) = await raw_rows(rt, "SELECT storage_key, note, filename FROM complaint_evidence")
     assert len(row.storage_key) == 32
     assert "客户提供" not in row.note  # the note column is encrypted too
+    assert "对账单" not in row.filename  # and the client's file name (it may name a person)
     blob = (rt.settings.var_dir / "complaints" / row.storage_key).read_bytes()
     assert blob.startswith(evidence.FILE_MAGIC)
     assert PDF not in blob
@@ -203,6 +204,12 @@ async def test_links_notes_and_closed_cases(rt, client, case, handler, frozen):
     r = await client.post(url, json={"kind": "system", "ref": "信用卡核心系统", "note": "年费入账记录截图"},
                           headers=headers)  # fmt: skip
     assert r.status_code == 201, r.text
+    assert r.json()["ref"] is None
+    assert r.json()["note"].startswith("信用卡核心系统: ")  # the system's name is free text: kept with the note
+    clear = await raw_rows(rt, "SELECT summary FROM complaint_events WHERE complaint_id = :i", i=case.id)
+    clear += await raw_rows(rt, "SELECT ref FROM complaint_evidence WHERE complaint_id = :i", i=case.id)
+    clear += await raw_rows(rt, "SELECT after FROM audit_log WHERE object_type = 'complaint'")
+    assert not any("信用卡核心系统" in str(row[0]) for row in clear)
     r = await client.post(f"/api/v1/complaints/{case.id}/evidence/note", json={"text": "客户留号13812345678，已安抚"},
                           headers=headers)  # fmt: skip
     assert r.status_code == 201, r.text

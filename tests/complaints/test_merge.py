@@ -98,3 +98,37 @@ async def test_merge_needs_the_duplicates_handler(rt: Any, people: People) -> No
     with pytest.raises(PermissionDenied):
         await _merge(rt, people.handler2, b.id, a.id)
     await _merge(rt, people.supervisor, b.id, a.id)
+
+
+async def test_the_subject_of_either_case_cannot_merge(rt: Any, people: People) -> None:
+    """Issue 6 recusal: the staff member a complaint is about never merges it (not as a supervisor either),
+    whether it is the duplicate or the primary."""
+    a = await accepted(rt, people.agent, people.handler, subject_staff_no=people.supervisor.staff_no)
+    b = await accepted(rt, people.agent, people.handler)
+    for dup, primary in ((a, b), (b, a)):
+        with pytest.raises(Conflict, match=f"recusal.*{a.number}"):
+            await _merge(rt, people.supervisor, dup.id, primary.id)
+    assert (await load(rt, a.id)).status == (await load(rt, b.id)).status == "accepted"
+    await _merge(rt, people.supervisor2, b.id, a.id)
+
+
+async def test_merge_withdraws_the_duplicates_waiting_extension_on_the_record(rt: Any, people: People) -> None:
+    """Issue 6: the duplicate's clock stops on merging; its waiting extension request is withdrawn, with a
+    timeline entry and an audit entry (every clock change is recorded)."""
+    from kefu.complaints import clocking
+
+    primary = await accepted(rt, people.agent, people.handler)
+    dup = await accepted(rt, people.agent, people.handler)
+    change = await call(rt, clocking.request_extension, actor=principal_of(people.handler), complaint_id=dup.id,
+                        reason="涉及多个部门，案情复杂")  # fmt: skip
+    await _merge(rt, people.handler, dup.id, primary.id)
+    ext = [ch for ch in await changes_of(rt, dup.id) if ch.id == change.id][0]
+    assert ext.status == "rejected"
+    async with rt.db.transaction() as s:
+        from sqlalchemy import select
+
+        from kefu.complaints.models import ComplaintEvent
+
+        summaries = (await s.execute(select(ComplaintEvent.summary).where(ComplaintEvent.complaint_id == dup.id))).scalars().all()  # fmt: skip
+    assert f"extension request {change.id} withdrawn: merged into {primary.number}" in summaries
+    assert "complaint.extension.withdraw" in await audit_actions(rt, dup.id)

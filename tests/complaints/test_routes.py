@@ -193,7 +193,7 @@ async def test_patch_merge_reveal_taxonomy(client: AsyncClient, people: People) 
 
 async def test_public_form_validation_and_rate_limit(client: AsyncClient, rt: Any) -> None:
     """The public form (R5.1): 201 with the case number; 422 with field errors; more than
-    complaint_form_per_hour submissions from one address → 429 problem+json."""
+    complaint_form_per_hour registered complaints from one address → 429 problem+json (refused posts don't count)."""
     rt.settings.complaint_form_per_hour = 2
     r = await client.post(f"{BASE}/public", json=_public())
     assert r.status_code == 201, r.text
@@ -206,6 +206,8 @@ async def test_public_form_validation_and_rate_limit(client: AsyncClient, rt: An
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "name"
     assert r.headers["content-type"].startswith(PROBLEM)
+    r = await client.post(f"{BASE}/public", json=_public())
+    assert r.status_code == 201  # the refused posts above did not use the allowance
     r = await client.post(f"{BASE}/public", json=_public())
     assert r.status_code == 429
     assert r.headers["content-type"].startswith(PROBLEM)

@@ -45,7 +45,8 @@ async def test_every_summary_of_a_full_case_is_localised(rt: Any, people: People
                       owner_id=people.handler.id, due_at=clock.now() + dt.timedelta(days=2))  # fmt: skip
     await call(rt, workflow.transition, actor=h, complaint_id=c.id, to="resolving")
     await call(rt, plan.complete_node, actor=h, node_id=node.id, outcome="已退还")
-    await call(rt, workflow.decide, actor=h, complaint_id=c.id, decision="退还年费并致歉")
+    await call(rt, clocking.request_extension, actor=h, complaint_id=c.id, reason="还需总行产品部门确认")
+    await call(rt, workflow.decide, actor=h, complaint_id=c.id, decision="退还年费并致歉")  # withdraws the request
     await call(rt, workflow.record_response, actor=h, complaint_id=c.id, response="disputed", satisfaction=2, note=None)
     await call(rt, workflow.reopen, actor=h, complaint_id=c.id, reason="客户不接受")
     dup = await register(rt, people.agent)
@@ -54,6 +55,7 @@ async def test_every_summary_of_a_full_case_is_localised(rt: Any, people: People
     events = await _summaries(rt, c.id, dup.id)
     kinds = {k for k, _ in events}
     assert {"status", "escalated", "clock", "notice", "evidence", "note", "details", "findings", "plan"} <= kinds
+    assert any("withdrawn: the case was decided" in s for _, s in events)
     left = [(k, s) for k, s in events if timeline_text.localise(k, s, "zh-Hans") == s]
     assert left == []  # every sentence has a Chinese rendering
     moved = [timeline_text.localise(k, s, "zh-Hans") for k, s in events if k == "status" and "→" in s]

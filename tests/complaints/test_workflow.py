@@ -120,9 +120,11 @@ async def test_recusal_on_accept_assign_and_subject_change(rt: Any, people: Peop
     assert c.subject_staff_id == people.handler.id
     with pytest.raises(Conflict) as exc:
         await call(rt, workflow.accept, actor=principal_of(people.handler), complaint_id=c.id)
-    assert f"{people.handler.staff_no} is the staff member complained about" in exc.value.detail
-    with pytest.raises(Conflict):
+    assert "You are the staff member this complaint is about (recusal)" in exc.value.detail
+    assert str(c.number) in exc.value.detail
+    with pytest.raises(Conflict) as exc:
         await call(rt, workflow.accept, actor=sup, complaint_id=c.id, handler_id=people.handler.id)
+    assert f"{people.handler.staff_no} is the staff member complained about" in exc.value.detail
     await call(rt, workflow.accept, actor=sup, complaint_id=c.id, handler_id=people.handler2.id)
     with pytest.raises(Conflict):
         await call(rt, workflow.assign, actor=sup, complaint_id=c.id, handler_id=people.handler.id)
@@ -262,3 +264,120 @@ async def test_demo_seed_covers_every_status(rt: Any) -> None:
     assert any(c.major for c in rows)
     assert any(c.due_at is not None and c.clock_state == "running" and c.due_at < dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
                for c in rows)  # fmt: skip
+
+
+async def _recused(rt: Any, fn: Any, number: str | None, **kw: Any) -> None:
+    with pytest.raises(Conflict) as exc:
+        await call(rt, fn, **kw)
+    assert "You are the staff member this complaint is about (recusal)" in exc.value.detail, fn
+    assert f"another handler must act on case {number}" in exc.value.detail
+
+
+async def test_staff_member_complained_about_never_acts_even_as_supervisor(rt: Any, people: People) -> None:
+    """Issue 6 recusal: the staff member a complaint is about never acts on it — not as a supervisor either:
+    no status step, findings, details (not even clearing the subject), assignment, plan node or note."""
+    from kefu.complaints import plan
+
+    c = await accepted(rt, people.agent, people.handler, subject_staff_no=people.supervisor.staff_no)
+    await to_investigating(rt, people.handler, c.id)
+    subject = principal_of(people.supervisor)
+    kw: dict[str, Any] = {"actor": subject, "complaint_id": c.id}
+    await _recused(rt, workflow.transition, c.number, **kw, to="plan_agreed")
+    await _recused(rt, workflow.record_findings, c.number, **kw, responsible_party="card_center",
+                   root_cause="fee_policy", note=None)  # fmt: skip
+    await _recused(rt, workflow.update_details, c.number, **kw, subject_staff_no=None)
+    await _recused(rt, workflow.update_details, c.number, **kw, severity="low")
+    await _recused(rt, workflow.assign, c.number, **kw, handler_id=people.handler2.id)
+    await _recused(rt, workflow.add_note, c.number, **kw, text="我来处理这件投诉")
+    due = dt.datetime(2026, 11, 25, 1, tzinfo=dt.UTC)
+    await _recused(rt, plan.add_node, c.number, **kw, measure="退还年费", owner_id=people.handler.id, due_at=due)
+    await findings(rt, people.handler, c.id)
+    await _recused(rt, workflow.decide, c.number, **kw, decision="驳回投诉")
+    c = await call(
+        rt, workflow.decide, actor=principal_of(people.handler), complaint_id=c.id, decision="退还年费并致歉"
+    )
+    await _recused(rt, workflow.record_response, c.number, **kw, response="confirmed", satisfaction=5, note=None)
+    await call(rt, workflow.record_response, actor=principal_of(people.handler), complaint_id=c.id,
+               response="disputed", satisfaction=1, note=None)  # fmt: skip
+    await _recused(rt, workflow.close, c.number, **kw)
+    await _recused(rt, workflow.reopen, c.number, **kw, reason="重新核查此案")
+    row = await load(rt, c.id)
+    assert (row.subject_staff_id, row.severity, row.handler_id) == (people.supervisor.id, "normal", people.handler.id)
+    assert [e.summary for e in await events_of(rt, c.id, "note")] == []
+
+
+async def test_subject_cannot_accept_refuse_or_clear_an_unassigned_case(rt: Any, people: People) -> None:
+    """Issue 6 recusal: on a case nobody handles yet, the staff member complained about can neither accept,
+    refuse nor remove themselves as its subject; anyone else (not the subject) may change the subject."""
+    c = await register(rt, people.agent, subject_staff_no=people.handler2.staff_no)
+    kw: dict[str, Any] = {"actor": principal_of(people.handler2), "complaint_id": c.id}
+    await _recused(rt, workflow.accept, c.number, **kw, handler_id=people.handler.id)
+    await _recused(rt, workflow.refuse, c.number, **kw, reason="非本行业务范围")
+    await _recused(rt, workflow.transition, c.number, **kw, to="not_accepted", note="非本行业务范围")
+    await _recused(rt, workflow.update_details, c.number, **kw, subject_staff_no=None)
+    assert (await load(rt, c.id)).status == "received"
+    c = await call(rt, workflow.update_details, actor=principal_of(people.handler), complaint_id=c.id,
+                   subject_staff_no=None)  # fmt: skip
+    assert c.subject_staff_id is None
+    c = await call(rt, workflow.refuse, actor=principal_of(people.handler2), complaint_id=c.id, reason="非本行业务范围")
+    assert c.status == "not_accepted"
+
+
+async def test_handler_errors_name_staff_by_number(rt: Any, people: People) -> None:
+    """Errors name staff by their staff number, never by an internal id (a person can act on it)."""
+    c = await accepted(rt, people.agent, people.handler)
+    with pytest.raises(ValidationFailed) as exc:
+        await call(rt, workflow.assign, actor=principal_of(people.handler), complaint_id=c.id,
+                   handler_id=people.agent.id)  # fmt: skip
+    assert people.agent.staff_no in exc.value.detail
+    assert f" {people.agent.id} " not in exc.value.detail
+    with pytest.raises(ValidationFailed) as exc:
+        await call(rt, workflow.assign, actor=principal_of(people.handler), complaint_id=c.id, handler_id=999_999)
+    assert "999999" not in exc.value.detail
+
+
+async def test_reopen_when_the_handler_has_left_puts_the_case_in_unassigned(rt: Any, people: People) -> None:
+    """Issue 6 reopen (a new term from the reopening day): the handler has left meanwhile, so the reopened
+    case has no handler and shows in the unassigned list (no error); the change is on the timeline and audited."""
+    from kefu.complaints import repository as repo
+    from kefu.staff.models import Staff, StaffStatus
+
+    async with rt.db.transaction() as s:
+        row = await complaint_row(s, **_fields_for("closed", people.handler.id))
+    async with rt.db.transaction() as s:
+        gone = await s.get(Staff, people.handler.id)
+        assert gone is not None
+        gone.status = StaffStatus.LEFT.value
+    c = await call(rt, workflow.reopen, actor=principal_of(people.supervisor), complaint_id=row.id,
+                   reason="客户提供新的交易记录")  # fmt: skip
+    assert (c.status, c.handler_id, c.reopen_count) == ("investigating", None, 1)
+    async with rt.db.transaction() as s:
+        rows, _ = await repo.list_cases(s, actor=principal_of(people.handler2), scope="unassigned")
+    assert row.id in [r.id for r in rows]
+    assert [e.summary for e in await events_of(rt, row.id, "assigned")] == [
+        "handler removed: no longer an active complaint handler"
+    ]
+    assert "complaint.assign" in await audit_actions(rt, row.id)
+    c = await call(rt, workflow.assign, actor=principal_of(people.handler2), complaint_id=row.id,
+                   handler_id=people.handler2.id)  # fmt: skip
+    assert c.handler_id == people.handler2.id
+
+
+async def test_correcting_the_severity_unmarks_a_major_case(rt: Any, people: People) -> None:
+    """R5.6: major = severity major, regulator or media involved, or a repeat complainant — from the current
+    flags, so correcting a wrong severity un-marks the case (its escalation stays on record)."""
+    c = await accepted(rt, people.agent, people.handler, severity="major")
+    assert c.major
+    h = principal_of(people.handler)
+    c = await call(rt, workflow.update_details, actor=h, complaint_id=c.id, severity="normal")
+    assert (c.major, c.escalated_at is not None) == (False, True)
+    c = await call(rt, workflow.update_details, actor=h, complaint_id=c.id, media_involved=True)
+    assert c.major
+    c = await call(rt, workflow.update_details, actor=h, complaint_id=c.id, media_involved=False)
+    assert not c.major
+    async with rt.db.transaction() as s:
+        row = await s.get(type(c), c.id)
+        assert row is not None
+        row.repeat_complainant = True  # as computed at intake: stays
+    c = await call(rt, workflow.update_details, actor=h, complaint_id=c.id, severity="low")
+    assert (c.major, c.repeat_complainant) == (True, True)

@@ -26,7 +26,8 @@ class OutboundMessage(Base):
     kind: Mapped[str] = mapped_column(String(30))  # verification_code, notice, …
     recipient: Mapped[str] = mapped_column(Encrypted("outbound_messages.recipient", DataClass.C2))
     subject: Mapped[str | None] = mapped_column(String(200))  # e-mail only; no personal data
-    body: Mapped[str] = mapped_column(Encrypted("outbound_messages.body", DataClass.C3))  # may hold a code
+    #: may hold a code; e-mails may be long (AES-GCM ciphertext of UTF-8 in base64: ~4 bytes per character)
+    body: Mapped[str] = mapped_column(Encrypted("outbound_messages.body", DataClass.C3, length=24_000))
     customer_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=MessageStatus.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

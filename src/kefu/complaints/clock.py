@@ -16,6 +16,13 @@ Rules (《银行业保险业消费投诉处理管理办法》 2020 and issue 6; 
   when a case is reopened).
 * ``due_at`` is the first instant of the day after ``due_date`` in local time, stored in UTC: the case is
   late from then on while the clock runs (a paused or stopped clock is never late).
+* A paused clock's deadline on a given day is the one it would have if resumed that day (:func:`effective`):
+  deciding while paused closes the pause first (:func:`stop`), so "on time" compares with that deadline.
+* Breaches are kept per term: ``breached_at`` is never cleared; it records the latest breach. The current
+  term has been escalated iff ``breached_at >= due_at`` (:func:`breach_recorded`): a breach happens at or
+  after the due instant, and a term started later (restart, reopen) ends after the earlier breach, so it
+  can breach (and be escalated) again. A restart back-dated so far that its term had ended by the time of
+  the earlier breach continues that same lateness, already escalated.
 """
 
 from __future__ import annotations
@@ -233,8 +240,35 @@ def restart(f: ClockFields, day: dt.date, rules: Rules, cal: WorkCalendar) -> Cl
     return _new_term(day, rules, cal)
 
 
-def stop(f: ClockFields) -> ClockFields:
-    """The case is decided (or merged, refused): the clock stops, keeping its due date for the record."""
+def effective(f: ClockFields, day: dt.date, rules: Rules, cal: WorkCalendar) -> ClockFields:
+    """The clock as it stands on ``day``: a paused clock with its pause closed on ``day`` (the days paused so
+    far added, due date recomputed); any other clock as it is. This is the deadline that decides whether
+    something done on ``day`` is in time."""
+    if f.clock_state != ClockState.PAUSED.value or f.paused_since is None:
+        return f
+    return resume(f, max(day, f.paused_since), rules, cal)
+
+
+def late(f: ClockFields, now: dt.datetime, rules: Rules, cal: WorkCalendar) -> bool:
+    """The current term has ended at ``now`` (now >= the effective due_at; a pause counts up to today)."""
+    if f.clock_state not in (ClockState.RUNNING.value, ClockState.PAUSED.value):
+        return False
+    eff = effective(f, local_day(now, rules.tz), rules, cal)
+    return eff.due_at is not None and _aware(now) >= _aware(eff.due_at)
+
+
+def stop(
+    f: ClockFields, *, day: dt.date | None = None, rules: Rules | None = None, cal: WorkCalendar | None = None
+) -> ClockFields:
+    """The case is decided (or merged, refused) on ``day``: the clock stops, keeping its due date for the
+    record. A paused clock first has its pause closed on ``day`` (the days paused are not counted), so the
+    due date kept is the effective one; ``day``, ``rules`` and ``cal`` are needed for that."""
+    if f.clock_state == ClockState.PAUSED.value and f.paused_since is not None:
+        if day is None or rules is None or cal is None:
+            raise ValueError(
+                "The clock is paused: give the day it stops (and the rules and calendar) to close the pause."
+            )
+        f = effective(f, day, rules, cal)
     return replace(f, paused_since=None, clock_state=ClockState.STOPPED.value)
 
 
@@ -258,6 +292,12 @@ class ClockView:
 def breached(c: Complaint, *, now: dt.datetime) -> bool:
     """A running clock is late from the first instant after its due date (paused/stopped: never)."""
     return c.clock_state == ClockState.RUNNING.value and c.due_at is not None and _aware(now) >= _aware(c.due_at)
+
+
+def breach_recorded(c: Complaint) -> bool:
+    """The current term's breach has been recorded (and escalated): ``breached_at >= due_at``. A breach of an
+    earlier term (before a restart or reopen) lies before the current term's end and does not count."""
+    return c.breached_at is not None and c.due_at is not None and _aware(c.breached_at) >= _aware(c.due_at)
 
 
 def _days_left(c: Complaint, now: dt.datetime, tz: str) -> int | None:

@@ -4,8 +4,17 @@
   manager's approval; each time the complainant is told): requested by the case's handler with a reason,
   decided by someone else (not the requester, not the handler) holding COMPLAINT_APPROVE for level 1 or
   COMPLAINT_APPROVE_SENIOR for level 2. Approval recomputes the due date and sends an ``extension`` notice.
-* Pause / resume: time of an outside appraisal or test (第三方鉴定/检测) does not count.
+  Once the term has ended (now >= due_at) no extension can be asked for or approved: the breach stands.
+* Pause / resume: time of an outside appraisal or test (第三方鉴定/检测) does not count. A late case cannot be
+  paused (it would hide as "paused").
 * New facts: the count starts again from the day the new facts or materials arrived.
+* Deciding (or merging) stops the clock: a pause is closed first and a waiting extension request withdrawn.
+* Whenever the due date changes (start, resume, extension, restart, reopen) ``warned_level`` becomes the
+  number of warning thresholds already passed for the new date, so the sweep warns again for the rest.
+* ``breached_at`` is never cleared: it records the latest breach; the current term counts as breached
+  (escalated) iff ``breached_at >= due_at`` (see ``complaints.clock``). The sweep escalates once per term.
+* Recusal: the staff member a complaint is about (``subject_staff_id``) never acts on it — not even as a
+  supervisor. ``load_for_handling`` (used by every handling action) and ``may_handle`` check it.
 * Every change writes a ``ClockChange`` (due before/after), a timeline entry (kind ``clock``) and an audit
   entry ``complaint.clock.<kind>``. The arithmetic lives in ``complaints.clock`` (pure functions).
 * ``escalate`` sends major cases (R5.6) and the 越级投诉 risk to the supervisors at once, once per set of reasons.
@@ -56,24 +65,47 @@ def act_as(actor: Principal) -> None:
     ctx.actor_id, ctx.actor_label = actor.staff_id, actor.label
 
 
+def is_subject(actor: Principal, c: Complaint) -> bool:
+    """The actor is the staff member the complaint is about."""
+    return c.subject_staff_id is not None and c.subject_staff_id == actor.staff_id
+
+
+def check_recusal(actor: Principal, c: Complaint) -> None:
+    """Recusal (issue 6): the staff member complained about never acts on the case, whatever their role."""
+    if is_subject(actor, c):
+        raise Conflict(f"You are the staff member this complaint is about (recusal); another handler must act on "
+                       f"case {c.number}.", extra={"reason": "recusal"})  # fmt: skip
+
+
 def may_handle(actor: Principal, c: Complaint) -> bool:
-    """The case's handler, or anyone with COMPLAINT_HANDLE who also approves (a supervisor)."""
-    if not actor.can(Permission.COMPLAINT_HANDLE):
+    """The case's handler, or anyone with COMPLAINT_HANDLE who also approves (a supervisor) — never the staff
+    member the complaint is about (recusal)."""
+    if not actor.can(Permission.COMPLAINT_HANDLE) or is_subject(actor, c):
         return False
     return c.handler_id == actor.staff_id or actor.can(Permission.COMPLAINT_APPROVE)
 
 
-async def load_for_handling(session: AsyncSession, *, actor: Principal, complaint_id: int) -> Complaint:
-    """The case locked for change, if the actor may see and handle it."""
+def ensure_may_handle(actor: Principal, c: Complaint, *, unassigned_ok: bool = False) -> None:
+    """Recusal first (409), then who may handle (403); with ``unassigned_ok`` any handler may take a case
+    that has no handler yet."""
+    check_recusal(actor, c)
+    if may_handle(actor, c) or (unassigned_ok and c.handler_id is None and actor.can(Permission.COMPLAINT_HANDLE)):
+        return
+    raise PermissionDenied(
+        f"Complaint {c.number} is handled by someone else; only its handler or a supervisor can change it."
+    )
+
+
+async def load_for_handling(
+    session: AsyncSession, *, actor: Principal, complaint_id: int, unassigned_ok: bool = False
+) -> Complaint:
+    """The case locked for change, if the actor may see and handle it (see ``ensure_may_handle``)."""
     act_as(actor)
     await repo.get_visible(session, actor=actor, complaint_id=complaint_id)
     c = await repo.get_for_update(session, complaint_id)
     if c is None:
         raise NotFound(f"No complaint {complaint_id} that you can see.")
-    if not may_handle(actor, c):
-        raise PermissionDenied(
-            f"Complaint {c.number} is handled by someone else; only its handler or a supervisor can change it."
-        )
+    ensure_may_handle(actor, c, unassigned_ok=unassigned_ok)
     return c
 
 
@@ -122,6 +154,33 @@ async def record_change(
 
 def _d(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+def reset_warnings(c: Complaint, r: Any | None = None) -> None:
+    """The due date changed: count as sent the warning thresholds already passed for the new date (usually
+    none), so the sweep warns for the others as they come."""
+    c.warned_level = cclock.warnings_due(c, now=clock.now(), rules=r or rules())
+
+
+async def withdraw_pending(session: AsyncSession, c: Complaint, why: str) -> None:
+    """A waiting extension request asked for under a term that no longer runs is withdrawn (rejected)."""
+    pending = await repo.pending_extension_of(session, c.id)
+    if pending is None:
+        return
+    pending.status, pending.decided_at = "rejected", clock.now()
+    await timeline(session, c, "clock", f"extension request {pending.id} withdrawn: {why}")
+    await audit.record(session, action="complaint.extension.withdraw", object_type="complaint", object_id=c.id,
+                       after={**audit_view(c), "change_id": pending.id, "level": pending.level})  # fmt: skip
+
+
+async def _check_not_late(session: AsyncSession, c: Complaint, r: Any, doing: str) -> None:
+    """Once the term has ended the breach stands: no extension, no pause (409 naming the day it ended)."""
+    cal = await work_calendar(session)
+    f = cclock.fields_of(c)
+    if cclock.late(f, clock.now(), r, cal):
+        ended = cclock.effective(f, today(r), r, cal).due_date
+        raise Conflict(f"Complaint {c.number} is late: the term ended on {_d(ended)}; {doing}. The breach stands: "
+                       "decide the case as soon as possible.", extra={"due_date": _d(ended)})  # fmt: skip
 
 
 # ---- escalation (R5.6) ---------------------------------------------------------------------------
@@ -185,14 +244,17 @@ async def start(session: AsyncSession, c: Complaint) -> None:
     """Acceptance: the term starts after the local day of acceptance (民法典 第二百零一条)."""
     r, cal = rules(), await work_calendar(session)
     cclock.apply(c, cclock.start(c.accepted_at or clock.now(), r, cal))
-    c.warned_level, c.breached_at = 0, None
+    reset_warnings(c, r)
     await record_change(session, c, ClockChangeKind.START.value, due_before=None)
 
 
-async def stop(session: AsyncSession, c: Complaint) -> None:
-    """Decided (or merged): the clock stops; on time iff decided before due_at."""
+async def stop(session: AsyncSession, c: Complaint, *, why: str = "the case was decided") -> None:
+    """Decided (or merged): the clock stops; on time iff decided before due_at. A paused clock has its pause
+    closed today first (appraisal time not counted), and a waiting extension request is withdrawn."""
+    r, cal = rules(), await work_calendar(session)
     before = c.due_date
-    cclock.apply(c, cclock.stop(cclock.fields_of(c)))
+    cclock.apply(c, cclock.stop(cclock.fields_of(c), day=today(r), rules=r, cal=cal))
+    await withdraw_pending(session, c, why)
     await record_change(session, c, ClockChangeKind.STOP.value, due_before=before)
 
 
@@ -204,11 +266,8 @@ async def restart_from(session: AsyncSession, c: Complaint, day: dt.date, kind: 
         cclock.apply(c, cclock.restart(cclock.fields_of(c), day, r, cal))
     except ValueError as exc:
         raise Conflict(str(exc)) from exc
-    c.warned_level, c.breached_at = 0, None
-    pending = await repo.pending_extension_of(session, c.id)
-    if pending is not None:  # asked for under the old term
-        pending.status, pending.decided_at = "rejected", clock.now()
-        await timeline(session, c, "clock", f"extension request {pending.id} withdrawn: the clock restarted")
+    reset_warnings(c, r)  # breached_at stays: the record of an earlier term's breach (see the module docstring)
+    await withdraw_pending(session, c, "the clock restarted")  # asked for under the old term
     await record_change(session, c, kind, due_before=before, reason=reason, effective=day)
 
 
@@ -230,6 +289,7 @@ async def request_extension(session: AsyncSession, *, actor: Principal, complain
     level = c.extension_level + 1
     if level > 2:
         raise Conflict(f"Complaint {c.number} has had both extensions (to {c.term_days} days); no further one exists.")
+    await _check_not_late(session, c, rules(), "an extension had to be decided before then")
     try:
         cclock.extend(cclock.fields_of(c), level, rules(), await work_calendar(session))
     except ValueError as exc:
@@ -253,12 +313,16 @@ async def decide_extension(
     """Approve or reject a waiting extension. The approver is neither the requester nor the handler and holds
     COMPLAINT_APPROVE (level 1, 投诉处理工作负责人) or COMPLAINT_APPROVE_SENIOR (level 2, senior manager)."""
     act_as(actor)
-    change = await repo.get_clock_change(session, change_id, for_update=True)
-    if change is None or change.kind != ClockChangeKind.EXTEND.value:
+    found = await repo.get_clock_change(session, change_id)
+    if found is None or found.kind != ClockChangeKind.EXTEND.value:
         raise NotFound(f"No extension request {change_id}.")
-    await repo.get_visible(session, actor=actor, complaint_id=change.complaint_id)
-    c = await repo.get_for_update(session, change.complaint_id)
+    await repo.get_visible(session, actor=actor, complaint_id=found.complaint_id)
+    # lock order: the case first, then the change (as merge, restart and decide do): no deadlock on PostgreSQL
+    c = await repo.get_for_update(session, found.complaint_id)
+    change = await repo.get_clock_change(session, change_id, for_update=True)
     assert c is not None  # noqa: S101 - visible above
+    assert change is not None  # noqa: S101 - requests are never deleted
+    check_recusal(actor, c)
     if change.status != "pending":
         raise Conflict(f"Extension request {change_id} is already {change.status}.")
     needed = Permission.COMPLAINT_APPROVE if change.level == 1 else Permission.COMPLAINT_APPROVE_SENIOR
@@ -280,6 +344,7 @@ async def decide_extension(
         return c
     if c.status not in CLOCK_STATUSES or c.clock_state not in (ClockState.RUNNING.value, ClockState.PAUSED.value):
         raise Conflict(f"Complaint {c.number} is {c.status}; its clock can no longer be extended. Reject the request.")
+    await _check_not_late(session, c, rules(), "an extension had to be decided before then. Reject this request")
     before = c.due_date
     try:
         cclock.apply(
@@ -287,13 +352,18 @@ async def decide_extension(
         )
     except ValueError as exc:
         raise Conflict(str(exc)) from exc
-    c.warned_level, c.updated_at = 0, now
+    reset_warnings(c)
+    c.updated_at = now
     change.status, change.due_after, change.effective_date = "approved", c.due_date, today()
     await timeline(session, c, "clock", f"extension level {change.level} approved: due {_d(before)} → {_d(c.due_date)}",
                    detail=text)  # fmt: skip
-    await audit.record(session, action="complaint.clock.extend", object_type="complaint", object_id=c.id,
-                       after={**audit_view(c), "change_id": change.id, "level": change.level,
-                              "due_before": _d(before)}, purpose=text)  # fmt: skip
+    await audit.record(
+        session,
+        action="complaint.clock.extend",
+        object_type="complaint",
+        object_id=c.id,
+        after={**audit_view(c), "change_id": change.id, "level": change.level, "due_before": _d(before)},
+    )  # the note is kept encrypted on the timeline, not in the audit log
     await notices.send(session, complaint=c, kind="extension", params={"due_date": c.due_date, "reason": change.reason})
     return c
 
@@ -308,6 +378,7 @@ async def pause(session: AsyncSession, *, actor: Principal, complaint_id: int, r
     if c.status not in CLOCK_STATUSES or c.clock_state != ClockState.RUNNING.value:
         raise Conflict(f"Complaint {c.number} is {c.status} with its clock {c.clock_state}; only a running clock "
                        "can be paused.")  # fmt: skip
+    await _check_not_late(session, c, rules(), "a late case cannot be paused")
     before = c.due_date
     try:
         cclock.apply(c, cclock.pause(cclock.fields_of(c), today()))
@@ -330,6 +401,7 @@ async def resume(session: AsyncSession, *, actor: Principal, complaint_id: int) 
         cclock.apply(c, cclock.resume(cclock.fields_of(c), today(), rules(), await work_calendar(session)))
     except ValueError as exc:
         raise Conflict(str(exc)) from exc
+    reset_warnings(c)
     c.updated_at = clock.now()
     await record_change(session, c, ClockChangeKind.RESUME.value, due_before=before, requested_by=actor.staff_id)
     await notices.send(session, complaint=c, kind="resume", params={"due_date": c.due_date})

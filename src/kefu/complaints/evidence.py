@@ -223,6 +223,7 @@ def evidence_audit(e: Evidence, c: Complaint) -> dict[str, Any]:
 
 async def _open_case(session: AsyncSession, actor: Principal, complaint_id: int) -> Complaint:
     c = await repository.get_visible(session, actor=actor, complaint_id=complaint_id)
+    clocking.check_recusal(actor, c)
     if not clocking.may_handle(actor, c):
         raise PermissionDenied(f"Complaint {c.number} is handled by someone else; only its handler or a supervisor "
                                "adds evidence.")  # fmt: skip
@@ -320,6 +321,10 @@ async def link(
         elif not await _transaction_found(session, c.customer_id, int(ref)):
             raise invalid("ref", f"Transaction {ref} is not on any account of this case's customer. "
                                  "Copy the number from the customer's statement.")  # fmt: skip
+    if kind == EvidenceKind.SYSTEM.value:
+        # the system's name is free text: kept with the note (encrypted), never in the clear columns or the audit
+        quoted = f"{ref}: {text}"
+        return await _add(session, c, actor, "Linked system data", quoted, kind=kind, ref=None, note=quoted)
     duplicate = (
         await session.execute(
             select(Evidence.id).where(Evidence.complaint_id == c.id, Evidence.kind == kind, Evidence.ref == ref)

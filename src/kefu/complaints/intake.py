@@ -67,7 +67,7 @@ def clean_phone(value: str | None) -> str | None:
     if not value or not value.strip():
         return None
     digits = normalise_lookup(value)
-    if not digits.isdigit() or not 5 <= len(digits) <= 20:
+    if not (digits.isascii() and digits.isdigit()) or not 5 <= len(digits) <= 20:
         raise invalid("complainant_phone", "A phone number has 5 to 20 digits (spaces, dashes and +86 are fine).")
     return digits
 

@@ -10,7 +10,11 @@
   《银行业保险业消费投诉处理管理办法》: a decision within 15 days of acceptance, or the extended term):
   ``breached_at`` is set once, ``complaint.breached`` goes to the handler and the supervisors
   (COMPLAINT_ESCALATIONS), the case is marked escalated, with a timeline entry and an audit entry.
-  A paused clock (outside appraisal) or a stopped one (decided) never breaches.
+  A paused clock (outside appraisal) or a stopped one (decided) never breaches. Once per *term*:
+  ``breached_at`` is never cleared (it is the permanent record of the latest breach, counted by the
+  statistics); the current term counts as breached iff ``breached_at >= due_at``
+  (``clock.breach_recorded``). A restart (new facts) or reopen gives a later due instant, so the new term
+  is watched again and breaches once more if it runs out.
 * **Accept overdue** — a received case not accepted or refused by ``accept_due_at`` (internal rule,
   ``complaint_accept_days``): ``complaint.accept_overdue`` once (a timeline entry ``accept_overdue``
   marks it; the case row is locked while checking). Supervisors hear it when the case has no handler.
@@ -30,7 +34,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.complaints import clock as cclock
@@ -82,13 +86,13 @@ async def _run(unit: Unit, settings: Any) -> dict[str, int]:
     async with unit() as s:
         warn = _ids(await s.execute(
             select(Complaint.id).where(
-                Complaint.clock_state == RUNNING, Complaint.breached_at.is_(None), Complaint.due_at > now,
+                Complaint.clock_state == RUNNING, Complaint.due_at > now,
                 Complaint.due_date <= horizon, Complaint.status.in_(OPEN_VALUES),
             ).order_by(Complaint.id)
         )) if rules.warn_days else []  # fmt: skip
         late = _ids(await s.execute(
             select(Complaint.id).where(
-                Complaint.clock_state == RUNNING, Complaint.breached_at.is_(None), Complaint.due_at <= now,
+                Complaint.clock_state == RUNNING, _not_breached_this_term(), Complaint.due_at <= now,
             ).order_by(Complaint.id)
         ))  # fmt: skip
         marked = select(ComplaintEvent.id).where(
@@ -123,6 +127,11 @@ async def _run(unit: Unit, settings: Any) -> dict[str, int]:
     return counts
 
 
+def _not_breached_this_term() -> Any:
+    """SQL of ``not clock.breach_recorded(c)``: no breach recorded at or after the current term's end."""
+    return or_(Complaint.breached_at.is_(None), Complaint.breached_at < Complaint.due_at)
+
+
 def _local(at: dt.datetime, tz: str) -> str:
     return clock.local(at, tz).strftime("%Y-%m-%d %H:%M")
 
@@ -130,7 +139,7 @@ def _local(at: dt.datetime, tz: str) -> str:
 async def _warn(s: AsyncSession, complaint_id: int, *, now: dt.datetime, today: dt.date, rules: Any) -> bool:
     """Issue 6 §2: warnings before breach, one per threshold of complaint_warn_days."""
     c = await s.get(Complaint, complaint_id, populate_existing=True)
-    if c is None or c.due_date is None or c.due_at is None or c.breached_at is not None or now >= c.due_at:
+    if c is None or c.due_date is None or c.due_at is None or now >= c.due_at:
         return False
     level = cclock.warnings_due(c, now=now, rules=rules)
     if level <= c.warned_level:
@@ -138,7 +147,7 @@ async def _warn(s: AsyncSession, complaint_id: int, *, now: dt.datetime, today: 
     claimed = await s.execute(
         update(Complaint)
         .where(Complaint.id == c.id, Complaint.warned_level == c.warned_level, Complaint.clock_state == RUNNING,
-               Complaint.due_date == c.due_date, Complaint.breached_at.is_(None))
+               Complaint.due_date == c.due_date, Complaint.due_at > now)
         .values(warned_level=level)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
@@ -157,10 +166,11 @@ async def _warn(s: AsyncSession, complaint_id: int, *, now: dt.datetime, today: 
 
 
 async def _breach(s: AsyncSession, complaint_id: int, *, now: dt.datetime) -> bool:
-    """办法 / issue 6 §2: no decision by due_at while the clock runs → escalate to the supervisors, once."""
+    """办法 / issue 6 §2: no decision by due_at while the clock runs → escalate to the supervisors, once per
+    term (a breach of an earlier term, before a restart or reopen, does not count)."""
     claimed = await s.execute(
         update(Complaint)
-        .where(Complaint.id == complaint_id, Complaint.breached_at.is_(None), Complaint.clock_state == RUNNING,
+        .where(Complaint.id == complaint_id, _not_breached_this_term(), Complaint.clock_state == RUNNING,
                Complaint.due_at <= now)
         .values(breached_at=now)
         .execution_options(synchronize_session=False)

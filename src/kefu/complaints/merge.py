@@ -5,7 +5,8 @@ Both cases must be open (received, accepted, investigating, plan agreed or resol
 primary may not itself be merged. The duplicate becomes ``merged`` (``merged_into_id`` = primary) and its
 clock stops; the primary keeps its own clock (a ``merge`` clock change is recorded on it, due date
 unchanged). The duplicate's complainant is told the primary's number. Evidence stays on the duplicate and
-is shown on the primary's page through its list of merged cases.
+is shown on the primary's page through its list of merged cases. A waiting extension request of the
+duplicate is withdrawn. The staff member either complaint is about never merges them (recusal).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ async def merge(session: AsyncSession, *, actor: Principal, complaint_id: int, i
         locked[cid] = row
     dup, primary = locked[complaint_id], locked[into_id]
     for case in (dup, primary):
+        clocking.check_recusal(actor, case)  # the staff member either complaint is about never merges it
         if not (
             clocking.may_handle(actor, case) or (case.handler_id is None and actor.can(Permission.COMPLAINT_HANDLE))
         ):
@@ -53,18 +55,21 @@ async def merge(session: AsyncSession, *, actor: Principal, complaint_id: int, i
                        extra={"status": primary.status})  # fmt: skip
     now = clock.now()
     before = audit_view(dup)
-    pending = await repo.pending_extension_of(session, dup.id)
-    if pending is not None:
-        pending.status, pending.decided_at = "rejected", now
     if dup.clock_state in (ClockState.RUNNING.value, ClockState.PAUSED.value):
-        await clocking.stop(session, dup)
+        await clocking.stop(session, dup, why=f"merged into {primary.number}")  # withdraws a waiting extension
     else:
         dup.clock_state = ClockState.STOPPED.value
     dup.status, dup.merged_into_id, dup.updated_at = Status.MERGED.value, primary.id, now
     await session.flush()
     await timeline(session, dup, "status", f"merged into {primary.number}", detail=text)
-    await audit.record(session, action="complaint.merge", object_type="complaint", object_id=dup.id, before=before,
-                       after=audit_view(dup), purpose=text)  # fmt: skip
+    await audit.record(
+        session,
+        action="complaint.merge",
+        object_type="complaint",
+        object_id=dup.id,
+        before=before,
+        after=audit_view(dup),
+    )  # the reason is kept encrypted on the timeline, not in the audit log
     primary.updated_at = now
     await clocking.record_change(session, primary, ClockChangeKind.MERGE.value, due_before=primary.due_date,
                                  reason=text, requested_by=actor.staff_id,

@@ -97,7 +97,9 @@ class Complaint(Base):
     #: risk of escalation beyond the bank (越级投诉) and its reasons (JSON list of taxonomy codes) + note
     escalation_risk: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     escalation_reasons: Mapped[str] = mapped_column(Text, default="[]")
-    escalation_note: Mapped[str | None] = mapped_column(Encrypted("complaints.escalation_note", DataClass.C3))
+    escalation_note: Mapped[str | None] = mapped_column(
+        Encrypted("complaints.escalation_note", DataClass.C3, length=LONG_TEXT)
+    )
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id"), index=True)  # origin
@@ -109,7 +111,9 @@ class Complaint(Base):
     #: investigation outcome (R5.3): taxonomy.RESPONSIBLE_PARTIES / taxonomy.ROOT_CAUSES + free text
     responsible_party: Mapped[str | None] = mapped_column(String(30), index=True)
     root_cause: Mapped[str | None] = mapped_column(String(40), index=True)
-    root_cause_note: Mapped[str | None] = mapped_column(Encrypted("complaints.root_cause_note", DataClass.C3))
+    root_cause_note: Mapped[str | None] = mapped_column(
+        Encrypted("complaints.root_cause_note", DataClass.C3, length=LONG_TEXT)
+    )
     decision: Mapped[str | None] = mapped_column(Encrypted("complaints.decision", DataClass.C3, length=LONG_TEXT))
     customer_response: Mapped[str | None] = mapped_column(String(10))  # confirmed | disputed
     satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1 (very dissatisfied) .. 5 (very satisfied)
@@ -179,7 +183,9 @@ class ClockChange(Base):
     status: Mapped[str] = mapped_column(String(10), default="done")
     level: Mapped[int | None] = mapped_column(Integer)  # extension level 1 or 2
     effective_date: Mapped[dt.date | None] = mapped_column(Date)  # local day it takes effect (e.g. new facts)
-    reason: Mapped[str | None] = mapped_column(Encrypted("complaint_clock_changes.reason", DataClass.C3))
+    reason: Mapped[str | None] = mapped_column(
+        Encrypted("complaint_clock_changes.reason", DataClass.C3, length=LONG_TEXT)
+    )
     requested_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id"))
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id"))  # the approver
@@ -202,8 +208,9 @@ class Evidence(Base):
     id: Mapped[IdPk]
     complaint_id: Mapped[int] = mapped_column(BigId, ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(12))
-    ref: Mapped[str | None] = mapped_column(String(80))
-    filename: Mapped[str | None] = mapped_column(String(200))
+    ref: Mapped[str | None] = mapped_column(String(80))  # contact id or transaction number; None for system data
+    #: the client's file name (may name a person: encrypted)
+    filename: Mapped[str | None] = mapped_column(Encrypted("complaint_evidence.filename", DataClass.C2, length=1024))
     content_type: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -227,7 +234,9 @@ class PlanNode(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | done | cancelled
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    outcome: Mapped[str | None] = mapped_column(Encrypted("complaint_plan_nodes.outcome", DataClass.C3))
+    outcome: Mapped[str | None] = mapped_column(
+        Encrypted("complaint_plan_nodes.outcome", DataClass.C3, length=LONG_TEXT)
+    )
     notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

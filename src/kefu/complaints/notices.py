@@ -128,11 +128,23 @@ def text_for(key: str, locale: str, params: dict[str, Any]) -> str:
     return string.Formatter().vformat(template, (), values)
 
 
-def params_for(complaint: Complaint, params: dict[str, Any] | None) -> dict[str, Any]:
+#: free-text parameters and how much of each a notice quotes: an SMS stays a few segments long, an e-mail or
+#: letter quotes more (the complainant hears the whole decision from the handler anyway)
+FREE_TEXT = ("reason", "measure", "outcome", "decision_summary")
+SMS_QUOTE = 70
+LONG_QUOTE = 300
+
+
+def _cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def params_for(complaint: Complaint, params: dict[str, Any] | None, *, quote: int = LONG_QUOTE) -> dict[str, Any]:
     out: dict[str, Any] = {"number": complaint.number, "due_date": complaint.due_date}
     out.update(params or {})
-    if "decision_summary" in out and isinstance(out["decision_summary"], str) and len(out["decision_summary"]) > 300:
-        out["decision_summary"] = out["decision_summary"][:297] + "…"
+    for key in FREE_TEXT:
+        if isinstance(out.get(key), str):
+            out[key] = _cut(out[key], quote)
     return out
 
 
@@ -149,8 +161,9 @@ async def send(
     notices: list[Notice] = []
     if complaint.complainant_phone:
         signature = runtime.get().settings.sms_signature
+        short = text_for(kind, locale, params_for(complaint, params, quote=SMS_QUOTE))
         msg = await sms_channel.get_port().send(session, recipient=complaint.complainant_phone,
-                                                body=signature + body, kind=MESSAGE_KIND,
+                                                body=signature + short, kind=MESSAGE_KIND,
                                                 customer_id=complaint.customer_id)  # fmt: skip
         notices.append(Notice(complaint_id=complaint.id, kind=kind, channel="sms", message_id=msg.id, created_at=now))
     if complaint.complainant_email:

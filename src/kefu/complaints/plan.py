@@ -93,6 +93,7 @@ async def _node_and_case(session: AsyncSession, actor: Principal, node_id: int) 
     if node is None:
         raise NotFound(f"No plan node {node_id}.")
     c = await repository.get_visible(session, actor=actor, complaint_id=node.complaint_id)
+    clocking.check_recusal(actor, c)
     if not clocking.may_handle(actor, c):
         raise PermissionDenied(f"Complaint {c.number} is handled by someone else; only its handler or a supervisor "
                                "changes its plan.")  # fmt: skip

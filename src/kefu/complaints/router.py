@@ -8,7 +8,7 @@ import time
 from collections import deque
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from kefu.complaints import clocking, intake, merge, taxonomy, views, workflow
 from kefu.complaints import repository as repo
@@ -37,7 +37,7 @@ from kefu.complaints.schemas import (
 )
 from kefu.core import clock, runtime
 from kefu.core.auth import DbSession, Principal, public, require
-from kefu.core.errors import TooManyRequests
+from kefu.core.errors import KefuError, TooManyRequests
 from kefu.core.ids import RowId
 from kefu.core.permissions import Permission
 
@@ -48,36 +48,88 @@ Reader = Annotated[Principal, require(Permission.COMPLAINT_READ)]
 Handler = Annotated[Principal, require(Permission.COMPLAINT_HANDLE)]
 PUBLIC_MESSAGE = "您的投诉已收到，我们会在受理后通过短信或电子邮件告知处理期限。给您带来不便，深表歉意。"
 HOUR = 3600.0
+FORM_MESSAGE = "Too many complaints sent from this address; please try again in an hour, or call our service hotline."
+#: public form posts that registered nothing, per address per hour (a separate, more generous limit)
+INVALID_PER_HOUR = 30
+INVALID_MESSAGE = ("Too many complaint forms with errors were sent from this address; please try again in an hour, "
+                   "or call our service hotline.")  # fmt: skip
 
 
 class FormLimiter:
-    """Submissions per client address in a sliding hour (in-process; each node limits on its own), the
-    pattern of ``knowledge.ask.Limiter``."""
+    """Posts per client address in a sliding hour (in-process; each node limits on its own), the pattern of
+    ``knowledge.ask.Limiter``. ``check`` counts a post (refusing it when the hour is full) and returns its
+    stamp; ``give_back`` forgets a counted post again."""
 
-    def __init__(self, per_hour: int) -> None:
+    def __init__(self, per_hour: int, message: str = FORM_MESSAGE) -> None:
         self.per_hour = per_hour
+        self.message = message
         self.seen: dict[str, deque[float]] = {}
 
-    def check(self, address: str) -> None:
+    def check(self, address: str) -> float:
         now = time.monotonic()
         q = self.seen.setdefault(address, deque())
         while q and now - q[0] > HOUR:
             q.popleft()
         if len(q) >= self.per_hour:
-            raise TooManyRequests("Too many complaints sent from this address; please try again in an hour, or call "
-                                  "our service hotline.")  # fmt: skip
+            raise TooManyRequests(self.message)
         q.append(now)
         if len(self.seen) > 10_000:  # forget idle addresses
             for key in [k for k, v in self.seen.items() if not v or now - v[-1] > HOUR]:
                 del self.seen[key]
+        return now
+
+    def give_back(self, address: str, stamp: float) -> None:
+        q = self.seen.get(address)
+        if q is not None and stamp in q:
+            q.remove(stamp)
 
 
 def form_limiter(rt: Any) -> FormLimiter:
+    """Complaints registered through the public form (page and API together), per address per hour."""
     per_hour = rt.settings.complaint_form_per_hour
     lim = rt.extras.get("complaint_form_limiter")
     if lim is None or lim.per_hour != per_hour:
         lim = rt.extras["complaint_form_limiter"] = FormLimiter(per_hour)
     return lim  # type: ignore[no-any-return]
+
+
+def invalid_limiter(rt: Any) -> FormLimiter:
+    """Public form posts that registered nothing (refused by the schema or the service), per address per hour."""
+    lim = rt.extras.get("complaint_form_invalid_limiter")
+    if lim is None:
+        lim = rt.extras["complaint_form_invalid_limiter"] = FormLimiter(INVALID_PER_HOUR, INVALID_MESSAGE)
+    return lim  # type: ignore[no-any-return]
+
+
+class PublicAttempt:
+    """One post to the public complaint form (the page or ``POST /public``) from ``address``.
+
+    Every post counts as invalid until its complaint is registered: at most ``INVALID_PER_HOUR`` of those
+    per address and hour, so the form cannot be used to probe the validation. Only registered complaints
+    count towards ``complaint_form_per_hour``; the slot is taken just before registering (``reserve``) and
+    given back when the service refuses the complaint (``failed``)."""
+
+    def __init__(self, rt: Any, address: str) -> None:
+        self.address = address
+        self.valid, self.invalid = form_limiter(rt), invalid_limiter(rt)
+        self.invalid_stamp = self.invalid.check(address)
+        self.valid_stamp: float | None = None
+
+    def reserve(self) -> None:
+        self.valid_stamp = self.valid.check(self.address)
+
+    def failed(self) -> None:
+        if self.valid_stamp is not None:
+            self.valid.give_back(self.address, self.valid_stamp)
+            self.valid_stamp = None
+
+    def registered(self) -> None:
+        self.invalid.give_back(self.address, self.invalid_stamp)
+
+
+async def public_attempt(request: Request) -> PublicAttempt:
+    """Dependency: counts the post before its body is validated (so posts the schema refuses count too)."""
+    return PublicAttempt(request.app.state.runtime, request.client.host if request.client else "unknown")
 
 
 async def _detail(db: DbSession, actor: Principal, complaint_id: int) -> dict[str, Any]:
@@ -93,16 +145,23 @@ def _change(ch: Any, number: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/public", response_model=PublicOut, status_code=201, dependencies=[public()])
-async def public_form(request: Request, body: PublicIn, db: DbSession) -> dict[str, Any]:
-    """The public complaint form: returns the case number. Limited per address (complaint_form_per_hour)."""
-    rt = request.app.state.runtime
-    form_limiter(rt).check(request.client.host if request.client else "unknown")
-    settings = rt.settings
+async def public_form(
+    request: Request, body: PublicIn, db: DbSession, attempt: Annotated[PublicAttempt, Depends(public_attempt)]
+) -> dict[str, Any]:
+    """The public complaint form: returns the case number. Limited per address: complaint_form_per_hour
+    registered complaints, and 30 posts with errors, an hour (429)."""
+    settings = request.app.state.runtime.settings
     category = body.category or intake.default_public_category(settings)
     data = intake.IntakeData(channel="form", matter=body.matter, business_line=body.business_line, category=category,
                              complainant_name=body.name, complainant_phone=body.phone, complainant_email=body.email,
                              locale=body.locale, requested_resolution=body.requested_resolution)  # fmt: skip
-    c = await intake.register_public(db, data=data, consent=body.consent)
+    attempt.reserve()
+    try:
+        c = await intake.register_public(db, data=data, consent=body.consent)
+    except KefuError:
+        attempt.failed()
+        raise
+    attempt.registered()
     return {"number": c.number, "received_at": c.received_at, "message": PUBLIC_MESSAGE}
 
 

@@ -59,6 +59,12 @@ PATTERNS: list[tuple[str, re.Pattern[str], str, dict[str, Callable[[str, str], s
     ("clock", re.compile(r"^(?P<number>TS[\d-]+) merged into this case; due date unchanged$"),
      "complaint.tlx.merged_here", {}),
     ("clock", re.compile(r"^extension request \d+ withdrawn: the clock restarted$"), "complaint.tlx.ext_withdrawn", {}),
+    ("clock", re.compile(r"^extension request \d+ withdrawn: the case was decided$"),
+     "complaint.tlx.ext_withdrawn_decided", {}),
+    ("clock", re.compile(r"^extension request \d+ withdrawn: merged into (?P<number>TS[\d-]+)$"),
+     "complaint.tlx.ext_withdrawn_merged", {}),
+    ("assigned", re.compile(r"^handler removed: no longer an active complaint handler$"),
+     "complaint.tlx.handler_removed", {}),
     ("clock", re.compile(r"^extension level (?P<level>[12]) requested$"), "complaint.tlx.ext_requested", {}),
     ("clock", re.compile(r"^extension level (?P<level>[12]) rejected$"), "complaint.tlx.ext_rejected", {}),
     ("clock", re.compile(r"^extension level (?P<level>[12]) approved: due (?P<before>[\d-]+|None) → (?P<after>[\d-]+)$"),
@@ -85,6 +91,7 @@ PATTERNS: list[tuple[str, re.Pattern[str], str, dict[str, Callable[[str, str], s
      "complaint.tlx.linked_unchecked", {"kind": _evidence_kind}),
     ("evidence", re.compile(r"^Linked (?P<kind>\w+) (?P<ref>\S+)$"), "complaint.tlx.linked", {"kind": _evidence_kind}),
     ("evidence", re.compile(r"^Investigation note added$"), "complaint.tlx.evidence_note", {}),
+    ("evidence", re.compile(r"^Linked system data$"), "complaint.tlx.system_data", {}),
     ("note", re.compile(r"^note$"), "complaint.tlx.note", {}),
 ]  # fmt: skip
 

@@ -115,10 +115,13 @@ async def _plan(session: AsyncSession, complaint_id: int) -> list[dict[str, Any]
 
 def may(actor: Principal, c: Complaint) -> dict[str, bool]:
     """What the actor may do on the case page."""
-    handle = clocking.may_handle(actor, c) or (c.handler_id is None and actor.can(Permission.COMPLAINT_HANDLE))
+    subject = clocking.is_subject(actor, c)  # the staff member complained about never acts on the case
+    handle = not subject and (
+        clocking.may_handle(actor, c) or (c.handler_id is None and actor.can(Permission.COMPLAINT_HANDLE))
+    )
     return {"handle": handle, "approve": actor.can(Permission.COMPLAINT_APPROVE),
             "approve_senior": actor.can(Permission.COMPLAINT_APPROVE_SENIOR),
-            "note": handle or c.created_by == actor.staff_id}  # fmt: skip
+            "note": handle or (c.created_by == actor.staff_id and not subject)}  # fmt: skip
 
 
 async def case_detail(
@@ -158,6 +161,8 @@ async def case_detail(
         "allowed_next": allowed_next(c),
         "may": may(actor, c),
         "staff": {str(k): v for k, v in (await _names(session, staff_ids)).items()},
+        # a due date in a year whose holidays nobody has entered yet counts weekends only: say so
+        "calendar_unknown_year": c.due_date.year if c.due_date and not cal.knows(c.due_date.year) else None,
     })  # fmt: skip
     return out
 

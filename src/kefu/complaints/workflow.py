@@ -4,7 +4,8 @@ decided → confirmed | disputed; confirmed → closed; disputed → closed | in
 closed → investigating (reopen). Open cases may be merged (``merge.merge``). Anything else is a 409 that
 names the case's status and what may come next.
 
-A handler may never be the staff member complained about (recusal). Deciding needs the responsible party
+A handler may never be the staff member complained about, and that staff member never acts on the case at
+all, whatever their role (recusal: ``clocking.load_for_handling``). Deciding needs the responsible party
 and root cause (R5.3) and a decision text. Each step writes the timeline and the audit log; notices go
 through ``notices.send`` inside the same transaction (sent only if it commits).
 """
@@ -23,7 +24,7 @@ from kefu.complaints.common import audit_view, clean_text, invalid, timeline
 from kefu.complaints.models import OPEN, ClockChangeKind, ClockState, Complaint, Status
 from kefu.core import audit, clock, events, runtime
 from kefu.core.auth import Principal
-from kefu.core.errors import Conflict, NotFound, PermissionDenied
+from kefu.core.errors import Conflict, PermissionDenied
 from kefu.core.permissions import Permission
 
 S = Status
@@ -65,34 +66,38 @@ def check_step(c: Complaint, to: str) -> None:
 def recusal(c: Complaint, handler_id: int | None, subject_id: int | None, names: dict[int, tuple[str, str]]) -> None:
     """A handler may never be the staff member complained about (issue 6: recusal)."""
     if handler_id is not None and handler_id == subject_id:
-        no = names.get(handler_id, (str(handler_id), ""))[0]
+        no = names[handler_id][0] if handler_id in names else "The chosen handler"
         raise Conflict(f"{no} is the staff member complained about in {c.number}; choose another handler.",
                        extra={"errors": [{"field": "handler_id", "message": "recusal"}]})  # fmt: skip
 
 
-async def _check_handler(session: AsyncSession, c: Complaint, handler_id: int) -> None:
+async def _handler_problem(session: AsyncSession, c: Complaint, handler_id: int) -> str | None:
+    """Why ``handler_id`` cannot handle ``c`` (named by staff number), or None when they can. Raises the
+    recusal Conflict when they are the staff member complained about."""
     from kefu.staff import repository as staff_repo
 
-    recusal(c, handler_id, c.subject_staff_id, await staff_repo.names_of(session, {handler_id}))
+    names = await staff_repo.names_of(session, {handler_id}) if repo.valid_id(handler_id) else {}
+    recusal(c, handler_id, c.subject_staff_id, names)
     perms = await repo.staff_permissions(session, handler_id)
     if perms is None or Permission.COMPLAINT_HANDLE not in perms:
-        raise invalid("handler_id", f"Staff member {handler_id} is not an active complaint handler.")
+        who = f"Staff member {names[handler_id][0]}" if handler_id in names else "The chosen staff member"
+        return f"{who} is not an active complaint handler; choose one from the list of handlers."
+    return None
+
+
+async def _check_handler(session: AsyncSession, c: Complaint, handler_id: int) -> None:
+    problem = await _handler_problem(session, c, handler_id)
+    if problem:
+        raise invalid("handler_id", problem)
 
 
 async def _load(
     session: AsyncSession, actor: Principal, complaint_id: int, *, unassigned_ok: bool = False
 ) -> Complaint:
-    """The case locked for change: its handler or a supervisor; any handler when ``unassigned_ok`` and none."""
-    clocking.act_as(actor)
-    if unassigned_ok and actor.can(Permission.COMPLAINT_HANDLE):
-        await repo.get_visible(session, actor=actor, complaint_id=complaint_id)
-        c = await repo.get_for_update(session, complaint_id)
-        if c is None:
-            raise NotFound(f"No complaint {complaint_id} that you can see.")
-        if c.handler_id is None or clocking.may_handle(actor, c):
-            return c
-        raise PermissionDenied(f"Complaint {c.number} is handled by someone else; ask them or a supervisor.")
-    return await clocking.load_for_handling(session, actor=actor, complaint_id=complaint_id)
+    """The case locked for change: its handler or a supervisor; any handler when ``unassigned_ok`` and none;
+    never the staff member complained about (recusal, 409)."""
+    return await clocking.load_for_handling(session, actor=actor, complaint_id=complaint_id,
+                                            unassigned_ok=unassigned_ok)  # fmt: skip
 
 
 async def _step(session: AsyncSession, c: Complaint, to: str, summary: str | None = None,
@@ -176,7 +181,7 @@ async def update_details(session: AsyncSession, *, actor: Principal, complaint_i
     for name in ("regulator_involved", "media_involved"):
         if changes.get(name) is not None:
             setattr(c, name, bool(changes[name]))
-    if "subject_staff_no" in changes:
+    if "subject_staff_no" in changes:  # the current subject cannot get here (recusal in _load)
         subject = await intake.subject_staff_id(session, changes["subject_staff_no"])
         from kefu.staff import repository as staff_repo
 
@@ -192,7 +197,8 @@ async def update_details(session: AsyncSession, *, actor: Principal, complaint_i
         if new_risk and not new_reasons:
             raise invalid("escalation_reasons", "Say why the complainant may go beyond the bank (at least one reason).")
         c.escalation_risk, c.escalation_reasons = new_risk, json.dumps(new_reasons if new_risk else [])
-    c.major = bool(c.major or c.severity == "major" or c.regulator_involved or c.media_involved or c.repeat_complainant)
+    # R5.6 from the current flags: a correction un-marks it (repeat_complainant stays as computed at intake)
+    c.major = bool(c.severity == "major" or c.regulator_involved or c.media_involved or c.repeat_complainant)
     c.updated_at = clock.now()
     await session.flush()
     await timeline(session, c, "details", "details changed: " + ", ".join(sorted(changes)))
@@ -312,8 +318,8 @@ async def reopen(session: AsyncSession, *, actor: Principal, complaint_id: int, 
     if c.status not in (S.CLOSED, S.DISPUTED):
         raise illegal(c, "reopened")
     text = clean_text(reason, "reason", low=4, high=1000)
-    if c.handler_id is not None:
-        await _check_handler(session, c, c.handler_id)
+    if c.handler_id is not None and await _handler_problem(session, c, c.handler_id):
+        await _unassign(session, c, "no longer an active complaint handler")
     c.reopen_count += 1
     c.closed_at, c.retain_until = None, None
     await clocking.restart_from(session, c, clocking.today(), ClockChangeKind.REOPEN.value, text)
@@ -322,10 +328,22 @@ async def reopen(session: AsyncSession, *, actor: Principal, complaint_id: int, 
     return c
 
 
+async def _unassign(session: AsyncSession, c: Complaint, why: str) -> None:
+    """The handler can no longer handle the case (left, or no longer a complaint handler): the case goes back
+    to the unassigned list."""
+    before = audit_view(c)
+    c.handler_id, c.updated_at = None, clock.now()
+    await timeline(session, c, "assigned", f"handler removed: {why}")
+    await audit.record(session, action="complaint.assign", object_type="complaint", object_id=c.id, before=before,
+                       after=audit_view(c), purpose=why)  # fmt: skip
+
+
 async def add_note(session: AsyncSession, *, actor: Principal, complaint_id: int, text: str) -> None:
-    """A note on the timeline: by whoever handles the case, or by the staff member who registered it."""
+    """A note on the timeline: by whoever handles the case, or by the staff member who registered it (never
+    by the staff member complained about: recusal)."""
     clocking.act_as(actor)
     c = await repo.get_visible(session, actor=actor, complaint_id=complaint_id)
+    clocking.check_recusal(actor, c)
     if not (clocking.may_handle(actor, c) or c.created_by == actor.staff_id
             or (c.handler_id is None and actor.can(Permission.COMPLAINT_HANDLE))):  # fmt: skip
         raise PermissionDenied(

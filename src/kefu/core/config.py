@@ -197,7 +197,7 @@ class Settings(BaseSettings):
     complaint_categories: dict[str, Any] | None = None
     #: a root cause recurring this many times in a report period is listed as a risk point (R5.7)
     complaint_risk_min_count: int = Field(default=3, ge=2, le=1000)
-    #: the public complaint form accepts this many submissions per address per hour
+    #: the public complaint form registers this many complaints per address per hour (refused posts: 30)
     complaint_form_per_hour: int = Field(default=5, ge=1, le=1000)
 
     @field_validator("verification_levels", "verification_method_levels", mode="before")

@@ -8,6 +8,7 @@ message next to the form, the typed text kept, and the HTTP status of the error 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -16,16 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.complaints import clocking, evidence, merge, plan, views, workflow
 from kefu.complaints import repository as complaints_repo
+from kefu.complaints.router_case import UPLOAD_BODY_LIMIT
 from kefu.core.auth import DbSession, Principal
 from kefu.core.errors import KefuError
 from kefu.core.ids import RowId
 from kefu.core.permissions import Permission
 from kefu.web import desk
-from kefu.web.complaint_case import show_case
+from kefu.web.complaint_case import show_case, staff_no
 from kefu.web.kb_common import parse_day, parse_local
 from kefu.web.pages import PageRoute, error_message, locale_of, page_user, redirect, settings_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+#: a case number (TS20261123-000042); anything else is not looked up
+CASE_NUMBER = re.compile(r"^[A-Z]{2}[0-9]{8}-[0-9]{4,12}$")
 Field = Annotated[str, Form()]
 Reader = page_user(Permission.COMPLAINT_READ)
 Handler = page_user(Permission.COMPLAINT_HANDLE)
@@ -57,16 +61,32 @@ def _id(value: str, field: str) -> int:
     return found
 
 
+def _satisfaction(value: str) -> int | None:
+    """The customer's score as typed: empty is "not given"; anything but ASCII digits is a field error
+    (the service checks the range 1–5)."""
+    text = value.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 2:
+        raise desk.field_error("satisfaction", "Satisfaction is a whole number from 1 (very dissatisfied) "
+                                               "to 5 (very satisfied), or leave it empty.")  # fmt: skip
+    return int(text)
+
+
 # ---- workflow ---------------------------------------------------------------------------------------
 
 
 @router.post("/complaints/{complaint_id:int}/accept")
 async def accept(request: Request, complaint_id: RowId, db: DbSession, handler_id: Field = "",
                  principal: Principal = Handler) -> Response:  # fmt: skip
-    """Accept (受理): the clock starts and the acknowledgement goes to the complainant."""
-    chosen = desk.as_id(handler_id)
-    return await _act(request, db, principal, complaint_id, "accept", {"handler_id": handler_id},
-                      lambda: workflow.accept(db, actor=principal, complaint_id=complaint_id, handler_id=chosen))  # fmt: skip
+    """Accept (受理): the clock starts and the acknowledgement goes to the complainant (no handler chosen:
+    the service keeps the current one, else the reader)."""
+
+    async def work() -> Any:
+        chosen = _id(handler_id, "handler_id") if handler_id.strip() else None
+        return await workflow.accept(db, actor=principal, complaint_id=complaint_id, handler_id=chosen)
+
+    return await _act(request, db, principal, complaint_id, "accept", {"handler_id": handler_id}, work)
 
 
 @router.post("/complaints/{complaint_id:int}/refuse")
@@ -127,12 +147,14 @@ async def response(request: Request, complaint_id: RowId, db: DbSession, respons
                    satisfaction: Field = "", note: Field = "", principal: Principal = Handler) -> Response:  # fmt: skip
     """The customer's response to the decision and their satisfaction (R5.4)."""
     text = desk.clean(note, 2000)
-    score = int(satisfaction) if satisfaction.strip().isdigit() and len(satisfaction.strip()) < 3 else None
-    form = {"response": response, "satisfaction": satisfaction, "note": text}
-    return await _act(request, db, principal, complaint_id, "response", form,
-                      lambda: workflow.record_response(db, actor=principal, complaint_id=complaint_id,
-                                                       response=response[:10], satisfaction=score,
-                                                       note=text or None))  # fmt: skip
+    form = {"response": response, "satisfaction": satisfaction[:10], "note": text}
+
+    async def work() -> Any:
+        score = _satisfaction(satisfaction)
+        return await workflow.record_response(db, actor=principal, complaint_id=complaint_id, response=response[:10],
+                                              satisfaction=score, note=text or None)  # fmt: skip
+
+    return await _act(request, db, principal, complaint_id, "response", form, work)
 
 
 @router.post("/complaints/{complaint_id:int}/close")
@@ -168,7 +190,7 @@ async def merge_into(request: Request, complaint_id: RowId, db: DbSession, into:
     target: dict[str, int] = {}
 
     async def work() -> Any:
-        primary = await complaints_repo.by_number(db, number) if number else None
+        primary = await complaints_repo.by_number(db, number) if CASE_NUMBER.match(number) else None
         if primary is None:
             raise desk.field_error("into", f"No complaint numbered {number or '(empty)'}; write the full number, "
                                            "e.g. TS20261123-000042.")  # fmt: skip
@@ -199,8 +221,12 @@ async def details(request: Request, complaint_id: RowId, db: DbSession, principa
         "escalation_risk": value("escalation_risk", 3) == "1", "escalation_reasons": reasons,
         "escalation_note": value("escalation_note", 1000) or None,
     }  # fmt: skip
-    return await _act(request, db, principal, complaint_id, "details", changes,
-                      lambda: workflow.update_details(db, actor=principal, complaint_id=complaint_id, **changes))  # fmt: skip
+
+    async def work() -> Any:
+        staff_no(changes["subject_staff_no"] or "")
+        return await workflow.update_details(db, actor=principal, complaint_id=complaint_id, **changes)
+
+    return await _act(request, db, principal, complaint_id, "details", changes, work)
 
 
 @router.post("/complaints/{complaint_id:int}/reveal")
@@ -279,12 +305,13 @@ async def new_facts(request: Request, complaint_id: RowId, db: DbSession, receiv
 # ---- evidence and plan -----------------------------------------------------------------------------------
 
 
-@router.post("/complaints/{complaint_id:int}/evidence")
+@router.post("/complaints/{complaint_id:int}/evidence", max_body_size=UPLOAD_BODY_LIMIT)
 async def evidence_file(
     request: Request, complaint_id: RowId, db: DbSession, file: Annotated[UploadFile | None, File()] = None,
     note: Field = "", principal: Principal = Handler,
 ) -> Response:  # fmt: skip
-    """Upload a file (type and size checked by the service, stored encrypted)."""
+    """Upload a file (type and size checked by the service, stored encrypted). The request body has the
+    API upload's limit (``router_case.UPLOAD_BODY_LIMIT``): a larger one is refused with 413 unread."""
     text = desk.clean(note, 2000)
     limit = int(settings_of(request).complaint_upload_max_bytes)
 

@@ -10,6 +10,7 @@ this only decides which forms to offer, so a reader never sees a button that can
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from fastapi import Request, Response
@@ -22,6 +23,7 @@ from kefu.core.auth import Principal
 from kefu.core.i18n import t
 from kefu.core.permissions import Permission
 from kefu.customers import repository as customers_repo
+from kefu.web.desk import field_error
 from kefu.web.kb_common import local_input, tz_of
 from kefu.web.pages import locale_of, render, settings_of
 
@@ -37,6 +39,18 @@ NO_EVIDENCE = ("not_accepted", "merged", "closed")
 #: forms that are not one action each: the action that shows them
 FORM_OF = {"node": "plan_run", "ext": "decide_extension", "details": "details"}
 NOTICE_STATES = ("pending", "sent", "delivered", "failed", "to_print")
+#: a staff number as the API's schema takes it
+STAFF_NO = re.compile(r"[A-Za-z0-9_\-]{1,20}")
+
+
+def staff_no(value: str) -> str | None:
+    """The staff member complained about, by staff number (empty: none). Anything but the API's pattern is a
+    field error before it reaches the database (a NUL byte there was a 500)."""
+    if not value:
+        return None
+    if not STAFF_NO.fullmatch(value):
+        raise field_error("subject_staff_no", "A staff number has letters, digits, - and _ only, e.g. T00042.")
+    return value
 
 
 def options(mapping: dict[str, dict[str, str]], locale: str) -> list[dict[str, str]]:

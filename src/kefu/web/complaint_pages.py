@@ -173,6 +173,8 @@ async def new_complaint(
 async def _customer_by_no(db: AsyncSession, customer_no: str) -> int | None:
     if not customer_no:
         return None
+    if not (customer_no.isascii() and customer_no.isalnum()):  # the API's pattern; NUL never reaches the database
+        raise desk.field_error("customer_no", "A customer number has letters and digits only, e.g. C0012345678.")
     rows, _ = await customers_repo.search(db, name_fragment=None, customer_no=customer_no, limit=5)
     found = next((c for c in rows if c.customer_no == customer_no.upper()), None)
     if found is None:
@@ -197,9 +199,13 @@ async def register_complaint(request: Request, db: DbSession, principal: Princip
     form.update(regulator_involved=text("regulator_involved", 3) == "1", media_involved=text("media_involved", 3) == "1",
                 escalation_risk=text("escalation_risk", 3) == "1", use_caller=text("use_caller", 3) == "1",
                 escalation_reasons=reasons)  # fmt: skip
-    contact_id = desk.as_id(text("contact_id", 18))
+    raw_contact = text("contact_id", 40)
+    contact_id = desk.as_id(raw_contact)
     prefill: dict[str, Any] = {}
     try:
+        if raw_contact and contact_id is None:
+            raise desk.field_error("contact_id", "The contact's number is not valid; open the form again from the "
+                                                 "contact record.")  # fmt: skip
         prefill = await contact_prefill(db, principal, contact_id)
         customer_id = (prefill.get("customer") or {}).get("id") or await _customer_by_no(db, form["customer_no"])
         phone = form["complainant_phone"] or None
@@ -213,7 +219,7 @@ async def register_complaint(request: Request, db: DbSession, principal: Princip
             requested_resolution=form["requested_resolution"] or None, business_line=form["business_line"],
             category=form["category"], severity=form["severity"] or "normal",
             regulator_involved=form["regulator_involved"], media_involved=form["media_involved"],
-            subject_staff_no=form["subject_staff_no"] or None, escalation_risk=form["escalation_risk"],
+            subject_staff_no=complaint_case.staff_no(form["subject_staff_no"]), escalation_risk=form["escalation_risk"],
             escalation_reasons=reasons, escalation_note=form["escalation_note"] or None, received_at=received,
         )  # fmt: skip
         complaint = await intake.register(db, actor=principal, data=intake_data)

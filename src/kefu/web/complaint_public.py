@@ -3,9 +3,12 @@
 * Cross-site forgery: the project's pre-session mechanism for anonymous forms (``pages.pre_csrf_token`` /
   ``pre_csrf_ok``: a random nonce in an HttpOnly cookie, the form carries its HMAC with the secret key;
   a forged post from another site has neither).
-* Abuse: at most ``settings.complaint_form_per_hour`` submissions per client address per hour, counted
-  together with the API's public endpoint (``complaints.router.form_limiter``, in-process: each node
-  counts on its own). The consent box is checked before an attempt counts.
+* Abuse: at most ``settings.complaint_form_per_hour`` registered complaints per client address per hour,
+  counted together with the API's public endpoint; a post with errors does not use that allowance but
+  counts towards a separate limit of ``complaints.router.INVALID_PER_HOUR`` posts with errors per address
+  per hour, so the form cannot be used to probe the validation (``complaints.router.PublicAttempt``,
+  in-process: each node counts on its own). The request body may not exceed ``PUBLIC_BODY_LIMIT`` (413).
+* Lengths: the service's limits (``LIMITS``); a longer text is a message on the form, never cut.
 * Consent: the complainant must agree to the processing of their personal data for handling the
   complaint; without it nothing is stored.
 * The language chosen on the page (the ``kefu_lang`` cookie, switched with the menu) is the language of
@@ -24,11 +27,12 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.complaints import intake, taxonomy
 from kefu.complaints import repository as complaints_repo
 from kefu.complaints.models import IntakeChannel
-from kefu.complaints.router import form_limiter
+from kefu.complaints.router import PublicAttempt
 from kefu.core import i18n
 from kefu.core.auth import DbSession, public
 from kefu.core.errors import KefuError
@@ -47,9 +51,12 @@ from kefu.web.pages import (
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Field = Annotated[str, Form()]
-NUMBER = re.compile(r"^[A-Z]{2}\d{8}-\d{4,12}$")
-#: the form's fields and their length limits (the service checks them again)
-LIMITS = {"name": 60, "phone": 30, "email": 120, "matter": 4000, "requested_resolution": 2000}
+NUMBER = re.compile(r"^[A-Z]{2}[0-9]{8}-[0-9]{4,12}$")
+#: the form's fields and their length limits in characters: those of the service and of the API's schema
+LIMITS = {"name": 80, "phone": 30, "email": 200, "matter": 4000, "requested_resolution": 2000}
+#: the largest request body: every field full of Chinese text, percent-encoded (9 bytes a character), is
+#: about 56 KB
+PUBLIC_BODY_LIMIT = 64 * 1024
 
 
 def _labelled(mapping: dict[str, dict[str, str]], locale: str) -> list[dict[str, str]]:
@@ -97,7 +104,7 @@ def _page(request: Request, template: str, context: dict[str, Any], status_code:
 def _form(request: Request, *, form: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
           status_code: int = 200) -> Response:  # fmt: skip
     locale = locale_of(request, None)
-    ctx = {**form_options(request, locale), "form": form or {}, "error": error,
+    ctx = {**form_options(request, locale), "form": form or {}, "error": error, "limits": LIMITS,
            "per_hour": settings_of(request).complaint_form_per_hour}  # fmt: skip
     return _page(request, "complaint_public.html", ctx, status_code)
 
@@ -108,7 +115,39 @@ async def public_form(request: Request) -> Response:
     return _form(request)
 
 
-@router.post("/complaint", dependencies=[public()])
+def _check_lengths(form: dict[str, Any]) -> None:
+    for name, limit in LIMITS.items():
+        if len(form[name]) > limit:
+            raise desk.field_error(name, f"Write at most {limit} characters here ({len(form[name])} now).")
+
+
+async def _register(request: Request, db: AsyncSession, form: dict[str, Any], locale: str) -> Any:
+    """Check the form and register the complaint. Every post counts as one with errors until the complaint
+    is registered; only a registered one uses the hourly allowance (``PublicAttempt``)."""
+    attempt = PublicAttempt(request.app.state.runtime, client_addr(request) or "unknown")
+    try:
+        if not form["consent"]:
+            raise desk.field_error(
+                "consent", "Tick the box to agree that we use your details to handle this complaint."
+            )
+        _check_lengths(form)
+        data = intake.IntakeData(
+            channel=IntakeChannel.FORM.value, complainant_name=form["name"] or None,
+            complainant_phone=form["phone"] or None, complainant_email=form["email"] or None, locale=locale,
+            matter=form["matter"], requested_resolution=form["requested_resolution"] or None,
+            business_line=form["business_line"],
+            category=form["category"] or intake.default_public_category(settings_of(request)),
+        )  # fmt: skip
+        attempt.reserve()
+        complaint = await intake.register_public(db, data=data, consent=bool(form["consent"]))
+    except KefuError:
+        attempt.failed()
+        raise
+    attempt.registered()
+    return complaint
+
+
+@router.post("/complaint", dependencies=[public()], max_body_size=PUBLIC_BODY_LIMIT)
 async def public_submit(
     request: Request, db: DbSession, name: Field = "", phone: Field = "", email: Field = "", business_line: Field = "",
     category: Field = "", matter: Field = "", requested_resolution: Field = "", consent: Field = "",
@@ -117,25 +156,13 @@ async def public_submit(
     """Register the complaint (channel form) and show its number; errors come back on the form."""
     locale = locale_of(request, None)
     raw = {"name": name, "phone": phone, "email": email, "matter": matter, "requested_resolution": requested_resolution}
-    form: dict[str, Any] = {k: (v or "").strip()[: LIMITS[k]] for k, v in raw.items()}
+    form: dict[str, Any] = {k: (v or "").strip() for k, v in raw.items()}
     form.update(business_line=business_line[:30], category=category[:60], consent=consent == "yes")
     if not pre_csrf_ok(request, csrf_token):
         error: dict[str, Any] = {"title": i18n.t("error.csrf", locale), "detail": None, "fields": []}
         return _form(request, form=form, error=error, status_code=403)
     try:
-        if not form["consent"]:  # before counting the attempt: the box is easy to miss
-            raise desk.field_error(
-                "consent", "Tick the box to agree that we use your details to handle this complaint."
-            )
-        form_limiter(request.app.state.runtime).check(client_addr(request) or "unknown")
-        data = intake.IntakeData(
-            channel=IntakeChannel.FORM.value, complainant_name=form["name"] or None,
-            complainant_phone=form["phone"] or None, complainant_email=form["email"] or None, locale=locale,
-            matter=form["matter"], requested_resolution=form["requested_resolution"] or None,
-            business_line=form["business_line"],
-            category=form["category"] or intake.default_public_category(settings_of(request)),
-        )  # fmt: skip
-        complaint = await intake.register_public(db, data=data, consent=bool(form["consent"]))
+        complaint = await _register(request, db, form, locale)
     except KefuError as exc:
         await desk.undo(db, exc)
         return _form(request, form=form, error=public_error(exc, locale), status_code=exc.status)

@@ -41,7 +41,7 @@ HIDDEN_FIELDS = ("channel",)
 
 def page_number(value: str | None) -> int:
     text = (value or "").strip()
-    return max(1, min(int(text), MAX_PAGE)) if text.isdigit() and len(text) < 7 else 1
+    return max(1, min(int(text), MAX_PAGE)) if text.isascii() and text.isdigit() and len(text) < 7 else 1
 
 
 def label(prefix: str, code: str | None, locale: str) -> str:

@@ -48,8 +48,9 @@ def clean(value: str | None, limit: int) -> str:
 
 
 def as_id(value: str | None) -> int | None:
+    """A positive row id written in ASCII digits, else None (``"²".isdigit()`` is true, ``int("²")`` fails)."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 18 and int(value) > 0 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 and int(value) > 0 else None
 
 
 def field_error(field: str, message: str) -> ValidationFailed:

@@ -114,13 +114,22 @@ def parse_day(value: str | None, field: str) -> dt.date | None:
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise desk.field_error(field, "Write dates as YYYY-MM-DD.") from exc
+    if not LOCAL_YEARS[0] <= day.year <= LOCAL_YEARS[1]:  # date arithmetic near year 1 or 9999 overflows
+        raise desk.field_error(field, f"Choose a date between {LOCAL_YEARS[0]} and {LOCAL_YEARS[1]}.")
+    return day
+
+
+#: the years a datetime-local input may name (beyond them the conversion to UTC, or the services' date
+#: arithmetic, overflows: 0001-01-01T00:00 in Shanghai is before year 1 in UTC)
+LOCAL_YEARS = (1900, 2999)
 
 
 def parse_local(request: Request, value: str | None, field: str) -> dt.datetime | None:
-    """A datetime-local input (YYYY-MM-DDTHH:MM, local time) as an aware UTC datetime."""
+    """A datetime-local input (YYYY-MM-DDTHH:MM, local time) as an aware UTC datetime; a text that is not a
+    time, or a time outside ``LOCAL_YEARS``, is a field error (never an OverflowError)."""
     text = (value or "").strip()
     if not text:
         return None
@@ -128,9 +137,15 @@ def parse_local(request: Request, value: str | None, field: str) -> dt.datetime 
         moment = dt.datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError as exc:
         raise desk.field_error(field, "Write the time as YYYY-MM-DD HH:MM.") from exc
+    low, high = LOCAL_YEARS
+    if not low <= moment.year <= high:
+        raise desk.field_error(field, f"Write the time as YYYY-MM-DD HH:MM, in a year from {low} to {high}.")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz_of(request))
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:  # an explicit offset at the edge of the range
+        raise desk.field_error(field, "Write the time as YYYY-MM-DD HH:MM.") from exc
 
 
 def local_input(value: dt.datetime | None, tz: ZoneInfo) -> str:
