@@ -2,20 +2,92 @@
 ``outbound_messages`` outbox (channel ``email``) inside the business transaction, so a rollback sends
 nothing.
 
-Delivery: there is no SMTP relay in this release. ``OutboxEmail`` stops at the outbox (status ``pending``),
-where an operator's relay or a test reads it; ``KEFU_SMTP_HOST`` is reserved for the SMTP delivery that
-issue 7 adds. The subject is stored in clear and must hold no personal data; recipient and body are
-encrypted like every outbox message.
+Delivery: without ``KEFU_SMTP_HOST`` ``OutboxEmail`` stops at the outbox (status ``pending``), where an
+operator's relay or a test reads it. With it, ``SmtpGateway`` hands each message to that SMTP server after
+commit (STARTTLS, implicit TLS or plain on a local relay; optional login) and marks it ``sent`` with the
+Message-ID, or ``failed`` with the server's refusal. The standard library's ``smtplib`` runs in a worker
+thread, so the event loop never waits on the network. The subject is stored in clear and must hold no
+personal data; recipient and body are encrypted like every outbox message; logs name message ids only.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any, Protocol
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels.models import MessageStatus, OutboundMessage
-from kefu.core import clock
+from kefu.core import clock, runtime
+from kefu.core.db import after_commit
+
+log = structlog.get_logger(__name__)
+
+
+class EmailGateway(Protocol):
+    async def deliver(self, *, recipient: str, subject: str, body: str) -> str:
+        """Hand one message to the mail server; return its Message-ID, raise on refusal."""
+        ...
+
+
+class SmtpGateway:
+    """Sends through an SMTP server (``KEFU_SMTP_*``): one connection per message, plain text in UTF-8."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        sender: str = "客服中心 <no-reply@kefu.invalid>",
+        timeout: float = 15.0,
+    ) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password, self.sender, self.timeout = username, password, sender, timeout
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SmtpGateway:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return cls(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
+                   username=settings.smtp_username, password=password, sender=settings.smtp_from,
+                   timeout=settings.smtp_timeout_seconds)  # fmt: skip
+
+    def message(self, *, recipient: str, subject: str, body: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = recipient
+        msg["Subject"] = subject
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "kefu.invalid"
+        msg["Message-ID"] = make_msgid(domain=domain)
+        msg.set_content(body)  # UTF-8, transfer-encoded as needed
+        return msg
+
+    def _send(self, msg: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.security == "ssl":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with smtp:
+            if self.security == "starttls":
+                smtp.starttls(context=context)
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(msg)
+
+    async def deliver(self, *, recipient: str, subject: str, body: str) -> str:
+        msg = self.message(recipient=recipient, subject=subject, body=body)
+        await asyncio.to_thread(self._send, msg)
+        return str(msg["Message-ID"])
 
 
 class EmailPort(Protocol):
@@ -34,7 +106,10 @@ class EmailPort(Protocol):
 
 
 class OutboxEmail:
-    """Default e-mail port: an outbox row, left ``pending`` for a relay (no SMTP here; issue 7)."""
+    """Default e-mail port: an outbox row now, delivery through ``gateway`` (if any) after commit."""
+
+    def __init__(self, gateway: EmailGateway | None = None) -> None:
+        self.gateway = gateway
 
     async def send(
         self,
@@ -59,7 +134,37 @@ class OutboxEmail:
         )
         session.add(msg)
         await session.flush()
+        gateway = self.gateway
+        if gateway is not None:
+            message_id = msg.id
+
+            async def _deliver_after_commit() -> None:
+                await deliver(message_id, gateway)
+
+            after_commit(session, _deliver_after_commit)
         return msg
+
+
+async def deliver(message_id: int, gateway: EmailGateway) -> str:
+    """Send one pending e-mail through ``gateway`` in its own transaction; returns the new status."""
+    rt = runtime.get()
+    async with rt.db.transaction() as s:
+        msg = await s.get(OutboundMessage, message_id)
+        if msg is None or msg.status != MessageStatus.PENDING.value or msg.channel != "email":
+            return msg.status if msg else "missing"
+        msg.attempts += 1
+        try:
+            ref = await gateway.deliver(recipient=msg.recipient, subject=msg.subject or "", body=msg.body)
+        except Exception as exc:  # the server's refusal is recorded, never raised into the request
+            msg.status = MessageStatus.FAILED.value
+            msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("email_delivery_failed", message_id=message_id, error=type(exc).__name__)
+            return msg.status
+        msg.provider_ref = ref[:80] or None
+        msg.status = MessageStatus.SENT.value
+        msg.sent_at = clock.now()
+        log.info("email_sent", message_id=message_id)
+        return msg.status
 
 
 _override: EmailPort | None = None
@@ -74,4 +179,7 @@ def set_port(port: EmailPort | None) -> None:
 def get_port() -> EmailPort:
     if _override is not None:
         return _override
+    settings = runtime.get().settings
+    if settings.smtp_host:
+        return OutboxEmail(SmtpGateway.from_settings(settings))
     return OutboxEmail()

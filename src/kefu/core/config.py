@@ -139,6 +139,15 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = Field(default=None, pattern=r"^https?://")
     sms_gateway_token: SecretStr | None = None
     sms_signature: str = Field(default="【客服中心】", max_length=20)
+    #: outgoing e-mail (complaint notices …): without a host e-mails stay in the outbox (status pending)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: starttls (submission, 587), ssl (implicit TLS, 465) or none (a relay on the local network only)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "客服中心 <no-reply@kefu.invalid>"
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     # Contacts and routing (R1.2, R1.5, R1.7)
     #: one ring, in seconds (R1.2)
