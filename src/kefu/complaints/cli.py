@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.core.errors import KefuError
+
 app = typer.Typer(help="Complaints: list, show, sweep, retention", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay whole in pipes and logs
 err = Console(stderr=True)
@@ -141,6 +143,44 @@ def retention(limit: Annotated[int, typer.Option(min=1, max=100_000, help="at mo
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+@app.command("digest")
+def digest_cmd(
+    period: Annotated[str, typer.Option("--period", help="week (the last one) or month (the last one)")] = "week",
+    at: Annotated[str | None, typer.Option("--at", help="a day, month (2026-11) or week (2026-W47) instead")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="comma-separated addresses; default: the configured ones")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="send even if this period's digest was sent before")] = False,
+) -> None:
+    """E-mail the weekly or monthly statistics (R5.5) now, as the worker does every Monday and on the 1st."""
+    import datetime as dt
+
+    from kefu.complaints import digest
+    from kefu.complaints.periods import parse_at, period_for
+    from kefu.core import clock
+
+    if period not in ("week", "month"):
+        _fail("--period is week or month")
+    addresses = [a.strip() for a in to.split(",") if a.strip()] if to else None
+
+    async def work(rt: Any, s: Any) -> tuple[Any, int]:
+        today = clock.local(clock.now(), rt.settings.timezone).date()
+        try:
+            # default: the period just ended (the day before this week's Monday / this month's 1st)
+            back = today.isoweekday() if period == "week" else today.day
+            day = parse_at(at, today=today) if at else today - dt.timedelta(days=back)
+            chosen = period_for(period, day)
+        except (ValueError, KefuError) as exc:
+            _fail(str(getattr(exc, "detail", exc)))
+        return chosen, await digest.send(s, period=chosen, settings=rt.settings, to=addresses, force=force)
+
+    chosen, sent = _run(work)
+    if sent:
+        console.print(f"{chosen.label}: digest queued for {sent} address(es)")
+    else:
+        console.print(f"{chosen.label}: nothing sent (no addresses configured, or already sent: use --force)")
 
 
 def _mount_report() -> None:

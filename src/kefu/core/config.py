@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     complaint_categories: dict[str, Any] | None = None
     #: a root cause recurring this many times in a report period is listed as a risk point (R5.7)
     complaint_risk_min_count: int = Field(default=3, ge=2, le=1000)
+    #: weekly statistics to management (every Monday) and monthly to departments (on the 1st), by e-mail (R5.5):
+    #: comma-separated addresses; empty sends nothing
+    complaint_digest_weekly_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    complaint_digest_monthly_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    complaint_digest_locale: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans"
     #: the public complaint form registers this many complaints per address per hour (refused posts: 30)
     complaint_form_per_hour: int = Field(default=5, ge=1, le=1000)
 
@@ -231,6 +236,17 @@ class Settings(BaseSettings):
             unknown = [r for r in v if r not in ROLE_NAMES]
             if unknown:
                 raise ValueError(f"unknown role(s) {unknown}; known roles: {', '.join(ROLE_NAMES)}")
+        return v
+
+    @field_validator("complaint_digest_weekly_to", "complaint_digest_monthly_to", mode="before")
+    @classmethod
+    def _split_addresses(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = [p.strip() for p in v.split(",") if p.strip()]
+        if isinstance(v, list):
+            bad = [a for a in v if not isinstance(a, str) or a.count("@") != 1 or " " in a or len(a) > 200]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not an e-mail address; separate addresses with commas")
         return v
 
     @field_validator("complaint_warn_days", mode="before")

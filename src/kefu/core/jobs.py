@@ -78,6 +78,13 @@ def register_tasks(huey: Huey) -> None:
 
         return int(run_async(cards.expire_job))
 
+    @huey.periodic_task(crontab(minute="5", hour="*"), name="kefu.complaints.digest")
+    def complaints_digest() -> dict[str, int]:
+        """Hourly, so a worker that was down at midnight still sends the day's digests (each period once)."""
+        from kefu.complaints import digest
+
+        return dict(run_async(digest.daily_job))
+
     @huey.periodic_task(crontab(minute="*"), name="kefu.complaints.sweep")
     def complaints_sweep() -> dict[str, int]:
         from kefu.complaints import jobs as complaint_jobs
