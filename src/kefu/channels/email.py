@@ -19,14 +19,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Protocol
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.channels import outbox
 from kefu.channels.models import MessageStatus, OutboundMessage
 from kefu.core import clock, runtime
-from kefu.core.db import after_commit
-
-log = structlog.get_logger(__name__)
 
 
 class EmailGateway(Protocol):
@@ -132,39 +129,19 @@ class OutboxEmail:
             attempts=0,
             created_at=clock.now(),
         )
-        session.add(msg)
-        await session.flush()
-        gateway = self.gateway
-        if gateway is not None:
-            message_id = msg.id
+        return await outbox.queue(session, msg, None if self.gateway is None else _hand(self.gateway))
 
-            async def _deliver_after_commit() -> None:
-                await deliver(message_id, gateway)
 
-            after_commit(session, _deliver_after_commit)
-        return msg
+def _hand(gateway: EmailGateway) -> outbox.Hand:
+    async def hand(msg: OutboundMessage) -> str:
+        return await gateway.deliver(recipient=msg.recipient, subject=msg.subject or "", body=msg.body)
+
+    return hand
 
 
 async def deliver(message_id: int, gateway: EmailGateway) -> str:
     """Send one pending e-mail through ``gateway`` in its own transaction; returns the new status."""
-    rt = runtime.get()
-    async with rt.db.transaction() as s:
-        msg = await s.get(OutboundMessage, message_id)
-        if msg is None or msg.status != MessageStatus.PENDING.value or msg.channel != "email":
-            return msg.status if msg else "missing"
-        msg.attempts += 1
-        try:
-            ref = await gateway.deliver(recipient=msg.recipient, subject=msg.subject or "", body=msg.body)
-        except Exception as exc:  # the server's refusal is recorded, never raised into the request
-            msg.status = MessageStatus.FAILED.value
-            msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("email_delivery_failed", message_id=message_id, error=type(exc).__name__)
-            return msg.status
-        msg.provider_ref = ref[:80] or None
-        msg.status = MessageStatus.SENT.value
-        msg.sent_at = clock.now()
-        log.info("email_sent", message_id=message_id)
-        return msg.status
+    return await outbox.deliver(message_id, "email", _hand(gateway))
 
 
 _override: EmailPort | None = None
