@@ -9,21 +9,16 @@ not timed. SQLite always; PostgreSQL too when KEFU_BENCH_DATABASE_URL is set.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
-from bench.foundation import Result, _fmt_rate, _settings, emit, scratch_pg_database
+from bench.foundation import Result, _fmt_rate, on_each_database
 from kefu.banking import transfers
 from kefu.core import runtime
 from kefu.core.config import Settings
-from kefu.core.migrate import upgrade
 
 CLIENTS = 8
 PER_CLIENT = 40
@@ -109,22 +104,7 @@ async def _bench(label: str, settings: Settings) -> list[Result]:
 
 
 async def run_all() -> list[Result]:
-    from kefu.core import logging as kefu_logging
-
-    kefu_logging.configure("WARNING", json=True)
-    tmp = Path(tempfile.mkdtemp(prefix="kefu-bench-banking-"))
-    results: list[Result] = []
-    try:
-        url = f"sqlite:///{tmp / 'banking.db'}"
-        upgrade(url)
-        emit(results, await _bench("SQLite", _settings(url, tmp)))
-        pg = os.environ.get("KEFU_BENCH_DATABASE_URL")
-        if pg:
-            with scratch_pg_database(pg, f"kefu_bench_bank_{os.getpid()}") as pg_url:
-                emit(results, await _bench("PostgreSQL", _settings(pg_url, tmp)))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return results
+    return await on_each_database("bank", _bench)
 
 
 if __name__ == "__main__":

@@ -16,24 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 
-from bench.foundation import Result, _settings, emit, scratch_pg_database
+from bench.foundation import Result, on_each_database
 from kefu.complaints import stats, taxonomy
 from kefu.complaints.models import OPEN, Complaint
 from kefu.core import clock, runtime
 from kefu.core.config import Settings
-from kefu.core.migrate import upgrade
 
 N = 50_000
 BATCH = 5_000
@@ -168,22 +163,7 @@ async def _bench(label: str, settings: Settings) -> list[Result]:
 
 
 async def run_all() -> list[Result]:
-    from kefu.core import logging as kefu_logging
-
-    kefu_logging.configure("WARNING", json=True)
-    tmp = Path(tempfile.mkdtemp(prefix="kefu-bench-complaints-"))
-    results: list[Result] = []
-    try:
-        url = f"sqlite:///{tmp / 'complaints.db'}"
-        upgrade(url)
-        emit(results, await _bench("SQLite", _settings(url, tmp)))
-        pg = os.environ.get("KEFU_BENCH_DATABASE_URL")
-        if pg:
-            with scratch_pg_database(pg, f"kefu_bench_complaints_{os.getpid()}") as pg_url:
-                emit(results, await _bench("PostgreSQL", _settings(pg_url, tmp)))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return results
+    return await on_each_database("complaints", _bench)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,28 @@ def emit(results: list[Result], rows: list[Result]) -> None:
     for r in rows:
         _print(r)
         results.append(r)
+
+
+async def on_each_database(name: str, bench: Callable[[str, Settings], Awaitable[list[Result]]]) -> list[Result]:
+    """Run ``bench(label, settings)`` on a fresh SQLite database, then on a scratch PostgreSQL database when
+    ``KEFU_BENCH_DATABASE_URL`` names a server; prints and returns every row."""
+    from kefu.core import logging as kefu_logging
+    from kefu.core.migrate import upgrade
+
+    kefu_logging.configure("WARNING", json=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"kefu-bench-{name}-"))
+    results: list[Result] = []
+    try:
+        url = f"sqlite:///{tmp / (name + '.db')}"
+        upgrade(url)
+        emit(results, await bench("SQLite", _settings(url, tmp)))
+        pg = os.environ.get("KEFU_BENCH_DATABASE_URL")
+        if pg:
+            with scratch_pg_database(pg, f"kefu_bench_{name}_{os.getpid()}") as pg_url:
+                emit(results, await bench("PostgreSQL", _settings(pg_url, tmp)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
 
 
 async def _bench_storage(label: str, settings: Settings) -> list[Result]:

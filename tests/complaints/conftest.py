@@ -1,7 +1,5 @@
 """Shared fixtures for every complaints test (generated data only, never a real person).
 
-* ``app`` — the application with every complaints API router mounted, even before main.py includes them
-  (a router already mounted by main.py is left alone).
 * ``agent``, ``handler``, ``handler2``, ``supervisor``, ``supervisor2`` — staff with those roles; ``people``
   bundles them. ``principal_for(staff)`` gives the signed-in principal for calling services directly.
 * ``cal`` — the State Council calendar of ``data/calendar/cn.json`` seeded into the database; returns the
@@ -14,7 +12,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,58 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.complaints.models import Complaint
 from kefu.core import clock, runtime
-from kefu.core.auth import iter_routes
 from kefu.staff.models import Staff
 from tests.factories import make_staff, principal_of
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai, a working day
 TZ = "Asia/Shanghai"
 
-#: API routers of the complaints feature, mounted by the ``app`` fixture when the module exists.
-ROUTER_MODULES = (
-    "kefu.complaints.router",
-    "kefu.complaints.router_case",
-    "kefu.complaints.router_reports",
-    "kefu.complaints.router_calendar",
-)
-
 principal_for = principal_of
-
-
-def _import_if_present(name: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:  # only "the module is not written yet"; other errors surface
-        if exc.name == name:
-            return None
-        raise
-
-
-def mount_routers(application: Any, modules: tuple[str, ...] = ROUTER_MODULES) -> Any:
-    """Include each module's ``router`` unless main.py already did (compared by full route path+methods)."""
-    changed = False
-    for name in modules:
-        mod = _import_if_present(name)
-        if mod is None:
-            continue
-        present = {(r.path, frozenset(getattr(r, "methods", None) or ())) for r in iter_routes(application)}
-        wanted = {(r.path, frozenset(getattr(r, "methods", None) or ())) for r in iter_routes(mod.router)}
-        if wanted and not (wanted & present):
-            application.include_router(mod.router)
-            changed = True
-    if changed:
-        application.state.route_paths = {
-            id(r.original_route): r.path for r in iter_routes(application) if getattr(r, "path", None)
-        }
-        application.openapi_schema = None
-    return application
-
-
-@pytest.fixture
-async def app(rt: runtime.Runtime) -> Any:
-    from kefu.main import create_app
-
-    return mount_routers(create_app(rt=rt))
 
 
 @pytest.fixture

@@ -4,57 +4,25 @@ the inbox with its deadline, accepts it (the acknowledgement is listed among the
 through investigation, findings and a plan whose node is completed (a progress notice), decides, records
 the customer's confirmation with satisfaction and closes it. A member of the public sends a complaint
 through the online form (no sign-in) and gets the case number. Other cases, back-dated through the
-services, give the inbox every clock state. Refreshes complaints-inbox.png, complaints-case.png and
-complaint-public.png (1366×768).
-
-The server is ``kefu.main:create_app`` plus the complaint pages when main.py does not mount them yet
-(``app_factory`` below); ``KEFU_TEST_I18N_EXTRA`` may name a JSON file of not yet merged catalogue texts
-(``{"zh-Hans": {...}, ...}``) for screenshots taken before the lead merges them."""
+services, give the inbox every clock state. This month's report counts the case. Refreshes
+complaints-inbox.png, complaints-case.png, complaints-report.png and complaint-public.png (1366×768)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import PASSWORD, ROOT, VIEWPORT, free_port, server_env, settings_from, shot, sync_api
+from tests.e2e.conftest import PASSWORD, VIEWPORT, running_server, settings_from, shot, sync_api
 
 pytestmark = pytest.mark.e2e
 
 MATTER = "客户来电反映：信用卡年费已按活动减免，但本月账单仍扣收年费 200 元，要求退还并说明原因。"
 PUBLIC_MATTER = "手机银行转账一直显示处理中，已经两天了，资金没有到账，也没有退回。"
-
-
-def app_factory() -> Any:
-    """uvicorn --factory: the application with the complaint pages mounted if main.py does not yet."""
-    from kefu.core import i18n
-    from kefu.core.auth import iter_routes
-    from kefu.main import create_app
-    from kefu.web import complaint_pages
-
-    extra = os.environ.get("KEFU_TEST_I18N_EXTRA")
-    if extra and Path(extra).exists():
-        for locale, texts in json.loads(Path(extra).read_text(encoding="utf-8")).items():
-            for key, text in texts.items():
-                i18n.catalogue(locale).setdefault(key, text)  # the cached catalogue; shipped texts win
-    app = create_app()
-    paths = {getattr(r, "path", None) for r in iter_routes(app)}
-    if "/complaints/{complaint_id:int}" not in paths:
-        app.include_router(complaint_pages.router)
-        app.state.route_paths = {id(r.original_route): r.path for r in iter_routes(app) if getattr(r, "path", None)}
-    return app
 
 
 def _days_back(rules: Any, cal: Any, today: dt.date, wanted: Any) -> int:
@@ -143,50 +111,9 @@ async def _seed(env: dict[str, str]) -> dict[str, Any]:
         runtime.install(None)
 
 
-@contextmanager
-def complaint_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """conftest.running_server with this module's app factory (the pages may not be mounted by main.py yet)."""
-    from kefu.core.migrate import upgrade
-
-    tmp = tmp_path_factory.mktemp("complaints")
-    (tmp / "var").mkdir()
-    env = server_env(tmp)
-    upgrade(env["KEFU_DATABASE_URL"])
-    seeded = asyncio.run(_seed(env))
-    port = free_port()
-    log_file = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.e2e.test_complaint_flow:app_factory", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("server did not start:\n" + (tmp / "server.log").read_text()[-3000:])
-            time.sleep(0.2)
-        yield {"base": base, **seeded}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log_file.close()
-
-
 @pytest.fixture(scope="module")
 def cp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with complaint_server(tmp_path_factory) as srv:
+    with running_server(tmp_path_factory, "complaints", lambda env: asyncio.run(_seed(env))) as srv:
         yield srv
 
 

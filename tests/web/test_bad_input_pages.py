@@ -17,26 +17,19 @@ from httpx import AsyncClient
 from kefu.complaints import repository as complaints_repo
 from kefu.complaints.router import INVALID_PER_HOUR
 from kefu.complaints.router_case import UPLOAD_BODY_LIMIT
-from kefu.core import clock, runtime
+from kefu.core import clock
 from kefu.web import desk
 from kefu.web.complaint_public import PUBLIC_BODY_LIMIT
 from kefu.web.contact_pages import page_number
-from tests.complaints.conftest import T0, mount_routers
+from tests.complaints.conftest import T0
 from tests.factories import make_staff
 from tests.web.helpers import csrf_of
-from tests.web.test_complaint_pages import MATTER, WEB_MODULES, as_user, post, register
+from tests.web.test_complaint_pages import MATTER, as_user, post, register
 
 #: what a careless or hostile client puts into a number or a date field
 BAD = ("²", "١٢", "-1", "0", "abc", "", " ", "1e9", "\x00", "9" * 40, "0001-01-01T00:00", "9999-12-31T23:59",
        "0001-01-01", "9999-12-31", "2026-02-30", "2026-11-23T25:00")  # fmt: skip
 LIMITERS = ("complaint_form_limiter", "complaint_form_invalid_limiter")
-
-
-@pytest.fixture
-async def app(rt: runtime.Runtime) -> Any:
-    from kefu.main import create_app
-
-    return mount_routers(mount_routers(create_app(rt=rt)), WEB_MODULES)
 
 
 @pytest.fixture(autouse=True)

@@ -14,27 +14,18 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from kefu.core import clock, runtime
+from kefu.core import clock
 from kefu.staff.models import Staff
-from tests.complaints.conftest import T0, mount_routers
+from tests.complaints.conftest import T0
 from tests.contacts.conftest import handled
 from tests.factories import make_customer, make_staff
 from tests.web.helpers import csrf_of, web_login
 
-WEB_MODULES = ("kefu.web.complaint_pages",)
 MATTER = "客户反映信用卡年费在已减免的情况下仍被扣收，要求退还并说明原因。"
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-@pytest.fixture
-async def app(rt: runtime.Runtime) -> Any:
-    """The application with the complaint API routers and these pages, even before main.py mounts them."""
-    from kefu.main import create_app
-
-    return mount_routers(mount_routers(create_app(rt=rt)), WEB_MODULES)
 
 
 @pytest.fixture

@@ -13,21 +13,12 @@ from typing import Any
 
 import pytest
 
-from kefu.core import clock, runtime
+from kefu.core import clock
 from tests.complaints import stats_data as data
-from tests.complaints.conftest import ROUTER_MODULES, mount_routers
 from tests.factories import make_staff
 from tests.web.helpers import web_login
 
 PAGE = "/complaints/reports"
-
-
-@pytest.fixture
-async def app(rt: runtime.Runtime) -> Any:
-    """The application with the complaints API and this page mounted even before main.py / routes.py do."""
-    from kefu.main import create_app
-
-    return mount_routers(create_app(rt=rt), (*ROUTER_MODULES, "kefu.web.complaint_reports_pages"))
 
 
 @pytest.fixture
