@@ -42,7 +42,8 @@ async def test_websocket_routes_declare_access(app):
     sockets = [r for r in api_routes(app) if _is_websocket(r)]
     assert sockets, "the live channel /api/v1/ws is missing"
     for r in sockets:
-        marks = [getattr(d.call, "kefu_ws_permissions", None) for d in r.dependant.dependencies]
+        marks = [getattr(d.call, "kefu_ws_permissions", None) or getattr(d.call, "kefu_public", False)
+                 for d in r.dependant.dependencies]  # fmt: skip
         assert any(marks), f"websocket {r.path} does not declare who may open it"
 
 

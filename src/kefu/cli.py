@@ -34,6 +34,7 @@ def _add_domain_commands() -> None:
     from kefu.complaints.cli import app as complaints_app
     from kefu.complaints.cli_calendar import app as calendar_app
     from kefu.knowledge.cli import kb_app
+    from kefu.mail.cli import app as mail_app
     from kefu.routing.bench_cli import bench_app
     from kefu.routing.phone_cli import cti_app, phone_app
     from kefu.routing.simulate_cli import simulate
@@ -44,6 +45,7 @@ def _add_domain_commands() -> None:
     app.add_typer(kb_app, name="kb")
     app.add_typer(complaints_app, name="complaints")
     app.add_typer(calendar_app, name="calendar")
+    app.add_typer(mail_app, name="mail")
     app.command("simulate")(simulate)
 
 
@@ -221,6 +223,9 @@ def demo(
                     from kefu.complaints import demo as complaints_demo
 
                     await complaints_demo.seed(s, rt.settings)  # only when there are no complaints
+                    from kefu.scripts import demo as scripts_demo
+
+                    await scripts_demo.load(s)  # adds the scenarios that are missing
                 return None
             accounts = await demo_mod.load(s)
             from kefu.contacts import demo as contacts_demo
@@ -233,6 +238,9 @@ def demo(
             from kefu.complaints import demo as complaints_demo
 
             await complaints_demo.seed(s, rt.settings)
+            from kefu.scripts import demo as scripts_demo
+
+            await scripts_demo.load(s)
             if not customers:
                 return accounts, None
             with Progress(console=err) as progress:

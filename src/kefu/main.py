@@ -139,6 +139,12 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
         from kefu.knowledge import index as kb_index
 
         kb_start = asyncio.create_task(kb_index.start_serving(app.state.runtime), name="kefu-kb-start")
+        from kefu.chat import service as chat_service
+
+        chats = asyncio.create_task(chat_service.run_idle_sweeper(app.state.runtime, stop), name="kefu-chat-idle")
+        from kefu.mail.receivers import run_receivers
+
+        mail = asyncio.create_task(run_receivers(app.state.runtime, stop), name="kefu-mail")
         try:
             yield
         finally:
@@ -146,6 +152,10 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
             kb_start.cancel()
             with contextlib.suppress(Exception):
                 await timer
+            with contextlib.suppress(Exception):
+                await chats
+            with contextlib.suppress(Exception):
+                await mail
             if owned:
                 await app.state.runtime.close()
 
@@ -157,6 +167,7 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     )
     app.state.runtime = rt
     app.state.settings = settings
+    app.state.digital_desk = True  # chats and e-mails on the agent desktop (templates/_desk_digital.html)
     app.add_middleware(observability.RequestContextMiddleware)
     install_error_handlers(app)
 
@@ -188,6 +199,7 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     from kefu.contacts.router_categories import router as categories_router
     from kefu.contacts.router_followups import router as followups_router
     from kefu.routing.config_router import router as routing_config_router
+    from kefu.routing.digital_router import router as digital_desk_router
     from kefu.routing.router import router as desk_router
     from kefu.routing.ws import router as ws_router
 
@@ -196,6 +208,7 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     app.include_router(followups_router)
     app.include_router(routing_config_router)
     app.include_router(desk_router)
+    app.include_router(digital_desk_router)
     app.include_router(ws_router)
 
     from kefu.knowledge.router import router as kb_router
@@ -219,6 +232,16 @@ def create_app(settings: Settings | None = None, *, rt: runtime_mod.Runtime | No
     app.include_router(complaints_router)
     app.include_router(complaint_case_router)
     app.include_router(calendar_router)
+
+    from kefu.channels.router import router as channels_router
+    from kefu.chat.router import router as chat_router
+    from kefu.mail.router import router as mail_router
+    from kefu.scripts.router import router as scripts_router
+
+    app.include_router(chat_router)
+    app.include_router(mail_router)
+    app.include_router(channels_router)
+    app.include_router(scripts_router)
 
     web_dir = Path(__file__).parent / "web"
     if (web_dir / "routes.py").exists():

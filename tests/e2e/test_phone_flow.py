@@ -163,6 +163,12 @@ def test_call_rings_is_answered_transferred_and_wrapped_up_while_the_wallboard_f
     expect(row.locator('[data-field="service_level"]')).to_have_text("100.0%", timeout=LIVE_MS)
     expect(board.locator('[data-kpi="service_level"]')).to_have_text("100.0%", timeout=LIVE_MS)
     expect(board.locator('[data-agent-rows] tr:has-text("李思远")')).to_contain_text("就绪", timeout=LIVE_MS)
+    # this half hour too, and no alert; the day's chart (server-rendered SVG) follows with the call's bars
+    expect(board.locator('[data-kpi="interval_service_level"]')).to_have_text("100.0%", timeout=LIVE_MS)
+    expect(board.locator("[data-alert]")).to_have_count(0)
+    expect(board.locator(".wall-chart-svg .bar-answered")).to_have_count(1, timeout=LIVE_MS)
+    expect(board.locator('tr[data-channel="phone"] [data-field="handled"]')).to_have_text("1", timeout=LIVE_MS)
+    expect(board.locator("[data-complaints]")).to_be_visible()  # the supervisor reads complaints
     shot(board, "wallboard.png")
 
     # the record: the timeline and the wrap-up, the caller masked

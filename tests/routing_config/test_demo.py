@@ -13,7 +13,7 @@ async def test_seed_is_idempotent_and_routes_the_hotline(rt):
     async with rt.db.transaction() as s:
         await staff_demo.load(s)
         first = await demo.seed(s)
-    assert first == {"queues": 12, "ivr_routes": 11, "agents": 20}
+    assert first == {"queues": 13, "ivr_routes": 11, "agents": 20}
     entries = len(await audit_actions(rt))
     async with rt.db.transaction() as s:
         assert await demo.seed(s) == {"queues": 0, "ivr_routes": 0, "agents": 0}

@@ -8,6 +8,10 @@ commit (STARTTLS, implicit TLS or plain on a local relay; optional login) and ma
 Message-ID, or ``failed`` with the server's refusal. The standard library's ``smtplib`` runs in a worker
 thread, so the event loop never waits on the network. The subject is stored in clear and must hold no
 personal data; recipient and body are encrypted like every outbox message; logs name message ids only.
+
+A sender may pass extra ``headers`` (the e-mail channel's replies: ``From`` = the service address, ``Subject``
+= "Re: …" kept out of the clear outbox column, our ``Message-ID``, ``In-Reply-To``, ``References``). They
+travel with the after-commit delivery only (they are not stored in the outbox row).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Protocol
@@ -25,9 +30,14 @@ from kefu.channels import outbox
 from kefu.channels.models import MessageStatus, OutboundMessage
 from kefu.core import clock, runtime
 
+#: headers a sender may set on top of the defaults (anything else is ignored)
+EXTRA_HEADERS = ("From", "Subject", "Message-ID", "In-Reply-To", "References")
+
 
 class EmailGateway(Protocol):
-    async def deliver(self, *, recipient: str, subject: str, body: str) -> str:
+    async def deliver(
+        self, *, recipient: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> str:
         """Hand one message to the mail server; return its Message-ID, raise on refusal."""
         ...
 
@@ -56,14 +66,20 @@ class SmtpGateway:
                    username=settings.smtp_username, password=password, sender=settings.smtp_from,
                    timeout=settings.smtp_timeout_seconds)  # fmt: skip
 
-    def message(self, *, recipient: str, subject: str, body: str) -> EmailMessage:
+    def message(
+        self, *, recipient: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> EmailMessage:
+        extra = {k: v for k, v in (headers or {}).items() if k in EXTRA_HEADERS and v}
         msg = EmailMessage()
-        msg["From"] = self.sender
+        msg["From"] = extra.get("From", self.sender)
         msg["To"] = recipient
-        msg["Subject"] = subject
+        msg["Subject"] = extra.get("Subject", subject)
         msg["Date"] = formatdate(localtime=False, usegmt=True)
-        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "kefu.invalid"
-        msg["Message-ID"] = make_msgid(domain=domain)
+        domain = parseaddr(str(msg["From"]))[1].rpartition("@")[2] or "kefu.invalid"
+        msg["Message-ID"] = extra.get("Message-ID") or make_msgid(domain=domain)
+        for name in ("In-Reply-To", "References"):
+            if name in extra:
+                msg[name] = extra[name]
         msg.set_content(body)  # UTF-8, transfer-encoded as needed
         return msg
 
@@ -81,8 +97,10 @@ class SmtpGateway:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(msg)
 
-    async def deliver(self, *, recipient: str, subject: str, body: str) -> str:
-        msg = self.message(recipient=recipient, subject=subject, body=body)
+    async def deliver(
+        self, *, recipient: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> str:
+        msg = self.message(recipient=recipient, subject=subject, body=body, headers=headers)
         await asyncio.to_thread(self._send, msg)
         return str(msg["Message-ID"])
 
@@ -97,6 +115,7 @@ class EmailPort(Protocol):
         body: str,
         kind: str,
         customer_id: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> OutboundMessage:
         """Queue one e-mail in the caller's transaction."""
         ...
@@ -117,6 +136,7 @@ class OutboxEmail:
         body: str,
         kind: str,
         customer_id: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> OutboundMessage:
         msg = OutboundMessage(
             channel="email",
@@ -129,19 +149,24 @@ class OutboxEmail:
             attempts=0,
             created_at=clock.now(),
         )
-        return await outbox.queue(session, msg, None if self.gateway is None else _hand(self.gateway))
+        hand = None if self.gateway is None else _hand(self.gateway, headers)
+        return await outbox.queue(session, msg, hand)
 
 
-def _hand(gateway: EmailGateway) -> outbox.Hand:
+def _hand(gateway: EmailGateway, headers: Mapping[str, str] | None = None) -> outbox.Hand:
+    extra = dict(headers) if headers else None
+
     async def hand(msg: OutboundMessage) -> str:
-        return await gateway.deliver(recipient=msg.recipient, subject=msg.subject or "", body=msg.body)
+        if extra is None:
+            return await gateway.deliver(recipient=msg.recipient, subject=msg.subject or "", body=msg.body)
+        return await gateway.deliver(recipient=msg.recipient, subject=msg.subject or "", body=msg.body, headers=extra)
 
     return hand
 
 
-async def deliver(message_id: int, gateway: EmailGateway) -> str:
+async def deliver(message_id: int, gateway: EmailGateway, headers: Mapping[str, str] | None = None) -> str:
     """Send one pending e-mail through ``gateway`` in its own transaction; returns the new status."""
-    return await outbox.deliver(message_id, "email", _hand(gateway))
+    return await outbox.deliver(message_id, "email", _hand(gateway, headers))
 
 
 _override: EmailPort | None = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.crypto import DataClass, Encrypted
 from kefu.core.db import Base, IdPk, UTCDateTime
+
+_BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class MessageStatus(enum.StrEnum):
@@ -35,3 +37,40 @@ class OutboundMessage(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChannelMessage(Base):
+    """An SMS or WeChat message to or from a customer, threaded into a ``contacts`` row and so into the
+    customer's timeline."""
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[IdPk]
+    channel: Mapped[str] = mapped_column(String(10), index=True)  # sms | wechat
+    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound
+    contact_id: Mapped[int | None] = mapped_column(_BigId, ForeignKey("contacts.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(_BigId, ForeignKey("customers.id"), index=True)
+    #: the customer's phone number (SMS) or WeChat openid
+    address: Mapped[str] = mapped_column(Encrypted("channel_messages.address", DataClass.C2))
+    address_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Encrypted("channel_messages.body", DataClass.C2, length=12_000))
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the gateway's message id (dedupe)
+    outbound_id: Mapped[int | None] = mapped_column(_BigId, ForeignKey("outbound_messages.id"))
+    agent_id: Mapped[int | None] = mapped_column(_BigId, ForeignKey("staff.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelIdentity(Base):
+    """A WeChat openid (or another channel address) bound to a customer after verification."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "address_bidx"),)
+
+    id: Mapped[IdPk]
+    channel: Mapped[str] = mapped_column(String(10))
+    address_bidx: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(_BigId, ForeignKey("customers.id"), index=True)
+    bound_by: Mapped[int | None] = mapped_column(_BigId, ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

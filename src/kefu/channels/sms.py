@@ -3,18 +3,23 @@ business transaction and handed to a gateway only after commit, so a rollback se
 
 ``OutboxSms`` is the default port. Without ``KEFU_SMS_GATEWAY_URL`` it stops at the outbox (status
 ``pending``), where an operator's relay or a test reads it. With the URL set, ``HttpSmsGateway``
-posts each message after commit and marks it ``sent`` or ``failed``. Logs name message ids only:
-recipients and bodies (which may hold a one-time code) stay encrypted in the table.
+posts each message after commit (JSON, bearer token, our outbox id as idempotency key; see
+``channels.http_gateway``) and marks it ``sent`` or ``failed``. Logs name message ids only: recipients and
+bodies (which may hold a one-time code) stay encrypted in the table.
+
+Agents' replies to customers (``channels.threads``) are limited to ``SMS_MAX_CHARS`` characters, signature
+included; the gateway sends a longer text as a concatenated SMS of ``segments(text)`` parts.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels import outbox
+from kefu.channels.http_gateway import HttpMessageGateway, hand_for
 from kefu.channels.models import MessageStatus, OutboundMessage
 from kefu.core import clock, runtime
 
@@ -33,25 +38,29 @@ class SmsPort(Protocol):
         ...
 
 
-class HttpSmsGateway:
-    """POSTs ``{"to": …, "text": …}`` as JSON with an optional bearer token; expects 2xx and ``{"id": …}``."""
+#: the channel's sender interface (every channel has one: ``wechat.MessageSender`` too)
+MessageSender = SmsPort
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 10.0) -> None:
-        self.url = url
-        self.token = token
-        self.timeout = timeout
+#: the longest SMS an agent may send (signature included); carriers concatenate up to ~10 parts
+SMS_MAX_CHARS = 500
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 
-    async def deliver(self, *, recipient: str, body: str) -> str:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            r = await client.post(self.url, json={"to": recipient, "text": body}, headers=headers)
-        if r.status_code >= 300:
-            raise RuntimeError(f"SMS gateway answered HTTP {r.status_code}")
-        try:
-            ref = r.json().get("id")
-        except ValueError:
-            ref = None
-        return str(ref or "")[:80]
+
+def segments(text: str) -> int:
+    """SMS parts for ``text``: GSM 7-bit 160 (153 per part when split), otherwise UCS-2 70 (67)."""
+    single, part = (160, 153) if all(ch in _GSM7 for ch in text) else (70, 67)
+    n = len(text)
+    return 1 if n <= single else math.ceil(n / part)
+
+
+class HttpSmsGateway(HttpMessageGateway):
+    """POSTs ``{"to": …, "text": …, "client_ref": …}`` as JSON with an optional bearer token; expects 2xx and
+    ``{"id": …}`` (see ``channels.http_gateway``)."""
+
+    channel = "SMS"
 
 
 class OutboxSms:
@@ -77,10 +86,7 @@ class OutboxSms:
 
 
 def _hand(gateway: SmsGateway) -> outbox.Hand:
-    async def hand(msg: OutboundMessage) -> str:
-        return await gateway.deliver(recipient=msg.recipient, body=msg.body)
-
-    return hand
+    return hand_for(gateway)
 
 
 async def deliver(message_id: int, gateway: SmsGateway) -> str:

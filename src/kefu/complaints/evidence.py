@@ -9,7 +9,7 @@ The sniffing is hand-written: the set is eight formats, and a library (filetype,
 new dependency that still needs the OOXML and UTF-8 checks below.
 
 Files are stored encrypted (AES-GCM, the personal-data keyring's current key version, the random
-storage key bound in as associated data) under ``var_dir/complaints/<32 hex>``; the plaintext never
+storage key bound in as associated data) under ``var_dir/complaints/<32 hex>`` (``kefu.core.filestore``); the plaintext never
 touches the disk. The SHA-256 of the plaintext is kept to prove the file was not altered. A file written
 by a transaction that rolls back is deleted again (``after_rollback``). Every read is audited.
 """
@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import secrets
-import struct
 import unicodedata
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.complaints import clocking, repository
@@ -38,6 +33,7 @@ from kefu.complaints.models import Complaint, Evidence, EvidenceKind, Status
 from kefu.core import audit, clock, crypto, runtime
 from kefu.core.auth import Principal
 from kefu.core.errors import Conflict, NotFound, PermissionDenied
+from kefu.core.filestore import FileStore
 from kefu.core.permissions import Permission
 
 #: extension → (content type stored and served, the label used in messages)
@@ -151,65 +147,26 @@ def check_file(filename: str | None, data: bytes, *, max_bytes: int) -> tuple[st
     return ext, ALLOWED[ext]
 
 
-# ---- encryption at rest ------------------------------------------------------------------------
+# ---- encryption at rest (kefu.core.filestore) ---------------------------------------------------
+
+FILES = FileStore("complaints", magic=FILE_MAGIC, label="evidence file")
 
 
 def evidence_dir() -> Path:
-    path = runtime.get().settings.var_dir / "complaints"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return FILES.dir()
 
 
 def encrypt_bytes(data: bytes, *, storage_key: str) -> bytes:
-    ring = crypto.keyring()
-    version = ring.current_version
-    nonce = os.urandom(12)
-    ct = AESGCM(ring.keys[version]).encrypt(nonce, data, FILE_MAGIC + storage_key.encode())
-    return FILE_MAGIC + struct.pack(">I", version) + nonce + ct
+    return FILES.encrypt_bytes(data, storage_key=storage_key)
 
 
 def decrypt_bytes(blob: bytes, *, storage_key: str) -> bytes:
-    head = len(FILE_MAGIC)
-    if not blob.startswith(FILE_MAGIC) or len(blob) < head + 4 + 12 + 16:
-        raise crypto.CryptoError(f"evidence file {storage_key} is not an encrypted evidence file")
-    (version,) = struct.unpack(">I", blob[head : head + 4])
-    key = crypto.keyring().keys.get(version)
-    if key is None:
-        raise crypto.CryptoError(f"evidence file {storage_key}: key version {version} is not in the keyring")
-    nonce, ct = blob[head + 4 : head + 16], blob[head + 16 :]
-    try:
-        return AESGCM(key).decrypt(nonce, ct, FILE_MAGIC + storage_key.encode())
-    except InvalidTag as exc:
-        raise crypto.CryptoError(f"evidence file {storage_key} was altered or moved") from exc
-
-
-def _forget_on_rollback(session: AsyncSession, path: Path) -> None:
-    """Delete ``path`` if the transaction rolls back; forget it once the transaction commits."""
-    pending: list[Path] | None = session.info.get("evidence_files")
-    if pending is None:
-        pending = session.info["evidence_files"] = []
-
-        def rolled_back(_s: Any) -> None:
-            for p in session.info.pop("evidence_files", []):
-                p.unlink(missing_ok=True)
-
-        def committed(_s: Any) -> None:
-            session.info.pop("evidence_files", None)
-
-        event.listen(session.sync_session, "after_rollback", rolled_back, once=True)
-        event.listen(session.sync_session, "after_commit", committed, once=True)
-    pending.append(path)
+    return FILES.decrypt_bytes(blob, storage_key=storage_key)
 
 
 def store(session: AsyncSession, data: bytes) -> str:
     """Write ``data`` encrypted under a new random storage key (0600); returns the key."""
-    storage_key = secrets.token_hex(16)
-    path = evidence_dir() / storage_key
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(encrypt_bytes(data, storage_key=storage_key))
-    _forget_on_rollback(session, path)
-    return storage_key
+    return FILES.store(session, data)
 
 
 # ---- services ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ MAX_EVENT_DATA = 2000
 KINDS = frozenset({
     "queued", "offered", "ring_out", "declined", "withdrawn", "answered", "held", "resumed", "transfer_requested",
     "transferred", "transfer_failed", "widened", "overflowed", "callback_due", "abandoned", "rejected", "ended",
+    "first_response",
 })  # fmt: skip
 _END_KINDS = frozenset({"ended", "abandoned", "rejected"})
 
@@ -316,6 +317,14 @@ def _ended(c: Contact, *, at: dt.datetime, data: dict[str, Any]) -> None:
     c.status = ContactStatus.WRAP_UP.value
     c.end_reason = str(data.get("end_reason") or data.get("reason") or "completed")[:30]
     c.talk_seconds = _seconds(c.answered_at, at)
+
+
+def file_message_contact(session: AsyncSession, c: Contact, at: dt.datetime, *, reason: str = "message") -> None:
+    """Close at once a contact that is a record, not work for an agent (an SMS or WeChat message filed on the
+    customer's timeline): status closed, no wrap-up owed, an ``ended`` event with the reason."""
+    now = clock.now()
+    c.status, c.ended_at, c.end_reason, c.updated_at = ContactStatus.CLOSED.value, at, reason[:30], now
+    add_event(session, c, "ended", at, None, {"reason": reason})
 
 
 async def pending_wrapups(session: AsyncSession, *, agent_id: int) -> list[Contact]:

@@ -15,10 +15,12 @@ from collections import defaultdict
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import JSON, Float, Integer, and_, case, cast, func, literal_column, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.contacts.models import Channel, Contact, ContactStatus, Direction
+from kefu.contacts import repository as repo
+from kefu.contacts.models import Channel, Contact, ContactEvent, ContactStatus, Direction, FollowUp, FollowUpStatus
 from kefu.contacts.service import invalid
 from kefu.core import clock
 from kefu.core.config import Settings
@@ -220,3 +222,125 @@ async def totals(
         "since": since.astimezone(tz), "until": until.astimezone(tz), "target_seconds": settings.answer_target_seconds,
         "short_abandon_seconds": SHORT_ABANDON_SECONDS, "queues": queues, "all": figures(overall, occupancy),
     }  # fmt: skip
+
+
+# ---- the wallboard's figures of the day (kefu.routing.monitor) ----------------------------------------
+
+#: The wallboard's "this interval": the current local half hour (no setting; docs/contacts.md).
+LIVE_INTERVAL = dt.timedelta(minutes=30)
+_PERIOD_COUNTS = ("offered", "answered", "abandoned")
+
+
+def half_hour_start(t: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The UTC start of the local half hour that holds ``t``."""
+    local = t.astimezone(tz)
+    return local.replace(minute=local.minute - local.minute % 30, second=0, microsecond=0).astimezone(dt.UTC)
+
+
+async def day_by_half_hour(
+    session: AsyncSession, *, since: dt.datetime, until: dt.datetime, settings: Settings
+) -> dict[str, Any]:
+    """Today's inbound calls per local half hour (all queues; ``series``, oldest first, every half hour from
+    ``since`` to the one holding ``until``), and the current half hour's figures per queue and overall
+    (``interval``). One grouped query on the indexed ``arrived_at`` range."""
+    since, until = check_period(since, until)
+    tz = ZoneInfo(settings.timezone)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    slot = _slot(dialect).label("slot")
+    stmt = select(Contact.queue_code, slot, *_aggregates()).where(*_filters(since, until, None))
+    sums: dict[dt.datetime, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0.0))
+    current_start = half_hour_start(until, tz)
+    current: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0.0))
+    for row in (await session.execute(stmt.group_by(Contact.queue_code, slot))).mappings():
+        start = half_hour_start(dt.datetime.fromtimestamp(int(row["slot"]) * SLOT_SECONDS, dt.UTC), tz)
+        for name in _COUNTS:
+            value = float(row[name] or 0)
+            sums[start][name] += value
+            if start == current_start:
+                current[row["queue_code"]][name] += value
+                current[""][name] += value
+    series = []
+    t = half_hour_start(since, tz)
+    while t <= current_start:
+        f = figures(sums[t], None) if t in sums else figures(dict.fromkeys(_COUNTS, 0.0), None)
+        series.append({"start": t.astimezone(tz), "end": (t + LIVE_INTERVAL).astimezone(tz),
+                       **{k: f[k] for k in (*_PERIOD_COUNTS, "service_level")}})  # fmt: skip
+        t += LIVE_INTERVAL
+    empty = figures(dict.fromkeys(_COUNTS, 0.0), None)
+    return {
+        "minutes": int(LIVE_INTERVAL.total_seconds() // 60),
+        "start": current_start.astimezone(tz),
+        "end": (current_start + LIVE_INTERVAL).astimezone(tz),
+        "queues": [{"queue": code, **figures(c, None)} for code, c in sorted(current.items()) if code],
+        "all": figures(current[""], None) if "" in current else empty,
+        "series": series,
+    }
+
+
+def _first_response_seconds(dialect: str) -> Any:
+    """The ``seconds`` of a ``first_response`` contact event (JSON text) as a number, in both dialects."""
+    if dialect == "postgresql":
+        return cast(cast(ContactEvent.data, JSONB)["seconds"].astext, Float)
+    return type_coerce(ContactEvent.data, JSON)["seconds"].as_float()
+
+
+async def channels_today(
+    session: AsyncSession, *, since: dt.datetime, until: dt.datetime, settings: Settings
+) -> list[dict[str, Any]]:
+    """Per channel (calls, chats, e-mails): waiting now (queued or offered, whenever they arrived), inbound
+    contacts that arrived today and were handled (answered by an agent) and, for chat, how many first
+    replies came within ``chat_first_response_seconds`` (from the ``first_response`` contact events)."""
+    since, until = check_period(since, until)
+    channels = (Channel.PHONE.value, Channel.CHAT.value, Channel.EMAIL.value)
+    waiting_q = (
+        select(Contact.channel, func.count())
+        .where(Contact.status.in_([ContactStatus.QUEUED.value, ContactStatus.OFFERED.value]),
+               Contact.channel.in_(channels))
+        .group_by(Contact.channel)
+    )  # fmt: skip
+    waiting = {ch: int(n) for ch, n in (await session.execute(waiting_q)).all()}
+    today = [Contact.arrived_at >= since, Contact.arrived_at < until, Contact.direction == Direction.INBOUND.value,
+             Contact.channel.in_(channels)]  # fmt: skip
+    handled_q = (
+        select(Contact.channel, func.count(), func.sum(case((Contact.answered_at.is_not(None), 1), else_=0)))
+        .where(*today, Contact.status != ContactStatus.REJECTED.value)
+        .group_by(Contact.channel)
+    )
+    counts = {ch: (int(n), int(h or 0)) for ch, n, h in (await session.execute(handled_q)).all()}
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    target = settings.chat_first_response_seconds
+    seconds = _first_response_seconds(dialect)
+    fr_q = (
+        select(func.count(), func.sum(case((seconds <= target, 1), else_=0)))
+        .select_from(ContactEvent)
+        .join(Contact, Contact.id == ContactEvent.contact_id)
+        .where(*today, Contact.channel == Channel.CHAT.value, ContactEvent.kind == "first_response")
+    )
+    measured, within = (await session.execute(fr_q)).one()
+    out = []
+    for ch in channels:
+        offered, handled = counts.get(ch, (0, 0))
+        row: dict[str, Any] = {"channel": ch, "waiting": waiting.get(ch, 0), "offered": offered, "handled": handled}
+        if ch == Channel.CHAT.value:
+            row["first_response"] = {"target_seconds": target, "measured": int(measured or 0),
+                                     "within": int(within or 0), "rate": _ratio(int(within or 0), int(measured or 0))}  # fmt: skip
+        out.append(row)
+    return out
+
+
+async def follow_ups_due(
+    session: AsyncSession, *, principal: Any, now: dt.datetime, day_end: dt.datetime
+) -> dict[str, Any]:
+    """Open follow-ups due later today and overdue, in the principal's scope: center-wide roles the whole
+    center, a team lead their team, anyone else their own (``contacts.repository`` decides the scope)."""
+    stmt = select(
+        func.sum(case((FollowUp.due_at > now, 1), else_=0)), func.sum(case((FollowUp.due_at <= now, 1), else_=0))
+    ).where(FollowUp.status == FollowUpStatus.OPEN.value, FollowUp.due_at < day_end)
+    if repo.center_wide(principal):
+        scope = "all"
+    elif (team := repo.leads_team(principal)) is not None:
+        scope, stmt = "team", stmt.where(FollowUp.team_id == team)
+    else:
+        scope, stmt = "mine", stmt.where(FollowUp.owner_id == principal.staff_id)
+    due, overdue = (await session.execute(stmt)).one()
+    return {"scope": scope, "due_today": int(due or 0), "overdue": int(overdue or 0)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -214,6 +215,53 @@ class Settings(BaseSettings):
     #: the public complaint form registers this many complaints per address per hour (refused posts: 30)
     complaint_form_per_hour: int = Field(default=5, ge=1, le=1000)
 
+    # Digital channels: chat, e-mail, SMS, WeChat (R1.1, R1.3); docs/channels.md
+    #: chats an agent holds at once (tabs beside the call)
+    chat_capacity: int = Field(default=3, ge=1, le=10)
+    #: a chat offered to an agent waits this long for "accept", then moves on (the agent goes not-ready)
+    chat_offer_seconds: int = Field(default=30, ge=5, le=600)
+    #: first-response target for chat: the agent's first message within this many seconds of the hand-over
+    chat_first_response_seconds: int = Field(default=60, ge=5, le=3600)
+    #: a chat without a word from the customer for this long ends (reason idle)
+    chat_idle_minutes: int = Field(default=15, ge=1, le=240)
+    #: sites that may show the chat widget in a frame (CSP frame-ancestors), comma-separated origins
+    chat_embed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: new chats per client address per hour (the widget is public)
+    chat_sessions_per_hour: int = Field(default=20, ge=1, le=10_000)
+    #: e-mails an agent works on at once
+    email_capacity: int = Field(default=2, ge=1, le=20)
+    #: an e-mail offered to an agent waits this long for "accept", then moves on
+    email_offer_seconds: int = Field(default=120, ge=10, le=3600)
+    #: first-response target for e-mail, in hours from arrival
+    email_first_response_hours: int = Field(default=24, ge=1, le=240)
+    #: the queue new e-mails are routed to
+    email_queue: str = Field(default="email", pattern=r"^[a-z][a-z0-9_]{1,39}$")
+    #: the center's service address: replies are sent from it, the SMTP receiver accepts mail for it
+    email_address: str = "kefu@kefu.invalid"
+    #: largest e-mail accepted (bytes, attachments included)
+    email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=10_000, le=200 * 1024 * 1024)
+    #: inbound e-mail over IMAP: without a host nothing is polled
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: float = Field(default=60.0, ge=1, le=3600)
+    #: wait for new mail with IMAP IDLE where the server supports it (else poll)
+    imap_idle: bool = True
+    #: the built-in SMTP receiver (inbound mail handed over by the bank's mail gateway); off without a port
+    smtp_receiver_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_receiver_host: str = "127.0.0.1"
+    #: inbound SMS webhook: HMAC-SHA256 key the gateway signs its posts with (unset: the webhook is closed)
+    sms_webhook_secret: SecretStr | None = None
+    #: WeChat official account: the token WeChat signs its posts with, and an HTTP gateway for sending
+    wechat_token: SecretStr | None = None
+    wechat_gateway_url: str | None = Field(default=None, pattern=r"^https?://")
+    wechat_gateway_token: SecretStr | None = None
+    #: messages from the same address within this many hours thread into the same contact
+    message_thread_hours: int = Field(default=24, ge=1, le=24 * 30)
+
     @field_validator("verification_levels", "verification_method_levels", mode="before")
     @classmethod
     def _check_levels(cls, v: object) -> object:
@@ -247,6 +295,19 @@ class Settings(BaseSettings):
             bad = [a for a in v if not isinstance(a, str) or a.count("@") != 1 or " " in a or len(a) > 200]
             if bad:
                 raise ValueError(f"{bad[0]!r} is not an e-mail address; separate addresses with commas")
+        return v
+
+    @field_validator("chat_embed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = [p.strip().rstrip("/") for p in v.split(",") if p.strip()]
+        if isinstance(v, list):
+            bad = [o for o in v if not isinstance(o, str) or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", o)]
+            if bad:
+                raise ValueError(
+                    f"{bad[0]!r} is not an origin like https://www.bank.example; separate them with commas"
+                )
         return v
 
     @field_validator("complaint_warn_days", mode="before")

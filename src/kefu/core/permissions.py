@@ -76,6 +76,8 @@ class Permission(enum.StrEnum):
     COMPLAINT_ESCALATIONS = "complaint.escalations"  # receives major complaints, breaches and overdue nodes
     COMPLAINT_REPORT = "complaint.report"  # statistics, weekly/monthly reports, exports, risk points
     CALENDAR_MANAGE = "calendar.manage"  # public holidays and make-up working days
+    # agent desktop (R1)
+    SCRIPT_MANAGE = "script.manage"  # call scripts per scenario (team leads, supervisors)
 
 
 ALL = frozenset(Permission)
@@ -196,6 +198,13 @@ _COMPLAINTS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.COMPLAINT_READ, Permission.COMPLAINT_REPORT}),
 }  # fmt: skip
 for _role, _perms in _COMPLAINTS.items():
+    MATRIX[_role] = MATRIX[_role] | _perms
+
+_DESKTOP: dict[Role, frozenset[Permission]] = {
+    Role.TEAM_LEAD: frozenset({Permission.SCRIPT_MANAGE}),
+    Role.SUPERVISOR: frozenset({Permission.SCRIPT_MANAGE}),
+}
+for _role, _perms in _DESKTOP.items():
     MATRIX[_role] = MATRIX[_role] | _perms
 
 #: Roles that read every complaint; the others read those they registered (team leads: their team's).

@@ -29,6 +29,7 @@ QUEUES: list[tuple[str, str, list[str], int, float, float, int | None, int | Non
     ("complaints", "投诉", ["complaints"], 6, 150, 2.0, 60, None, None),
     ("vip", "贵宾", ["vip"], 7, 100, 1.5, 20, 45, "general"),
     ("english", "英文服务", ["english"], 5, 0, 1.0, 60, None, None),
+    ("email", "电子邮件", ["general"], 1, 0, 1.0, None, None, None),  # KEFU_EMAIL_QUEUE: new e-mails
 ]
 # departments: reached by transfer only (never by the IVR)
 DEPARTMENTS: list[tuple[str, str, list[str], int]] = [

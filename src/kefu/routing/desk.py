@@ -101,6 +101,9 @@ async def set_presence(
     )
     out = await engine.agent(actor.staff_id)
     assert out is not None  # noqa: S101
+    from kefu.routing import digital
+
+    await digital.sync_agent(session, rt=rt, staff_id=actor.staff_id, reset=presence == t.Presence.READY)
     await svc.sync_presence(session, out)
     svc.publish_after_commit(session, rt, [svc.presence_message(out)])
     return out

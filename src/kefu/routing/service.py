@@ -119,6 +119,8 @@ async def _load(rt: runtime.Runtime, engine: Engine, s: AsyncSession) -> None:
     known = {q.code for q in queues}
     ended: list[t.Decision] = []
     for c in await contacts.unfinished(s):
+        if c.channel != "phone":
+            continue  # chats and e-mails: kefu.routing.digital
         if await engine.contact(c.id) is not None:
             continue  # cluster mode: the shared store still has it
         if c.status == "connected" or c.queue_code not in known:
@@ -141,7 +143,11 @@ async def reconfigure(rt: runtime.Runtime | None = None) -> None:
 
     rt = rt or runtime.get()
     if ENGINE_KEY not in rt.extras:
-        return  # not built yet: it loads the new configuration when first used
+        from kefu.routing import digital
+
+        async with rt.db.transaction() as s:
+            await digital.reconfigure(rt, s)  # the chat / e-mail engines may be built already
+        return  # the phone engine is not built yet: it loads the new configuration when first used
     engine = await get_engine(rt)
     async with rt.db.transaction() as s:
         queues, agents = await config_service.engine_config(s)
@@ -155,6 +161,9 @@ async def reconfigure(rt: runtime.Runtime | None = None) -> None:
                 decisions.extend(await engine.upsert_agent(t.AgentSpec(agent_id=view.agent_id, skills={})))
         if decisions:
             await apply(s, decisions, rt=rt, engine=engine)
+        from kefu.routing import digital
+
+        await digital.reconfigure(rt, s)
 
 
 def engine_error(exc: EngineError) -> KefuError:
@@ -269,6 +278,12 @@ async def apply(
             messages.append(presence_message(view))
     if messages:
         publish_after_commit(session, rt, messages)
+    presence_changed = sorted({d.agent_id for d in decisions if isinstance(d, t.PresenceChanged)})
+    if presence_changed:
+        from kefu.routing import digital
+
+        for agent_id in presence_changed:  # chats and e-mails follow the phone presence
+            await digital.sync_agent(session, rt=rt, staff_id=agent_id)
     return messages
 
 
@@ -327,10 +342,17 @@ async def tick(rt: runtime.Runtime | None = None) -> list[t.Decision]:
 
 async def run_timer(rt: runtime.Runtime, stop: asyncio.Event) -> None:
     """Run :func:`tick` every ``routing_tick_seconds`` until ``stop`` is set (started by ``kefu serve``)."""
+    from kefu.routing import digital
+
     interval = rt.settings.routing_tick_seconds
+    rounds = 0
     while not stop.is_set():
         try:
             await tick(rt)
+            await digital.tick(rt)
+            rounds += 1
+            if rounds % 5 == 0:
+                await digital.release_wrapped(rt)
         except Exception:  # keep the timer alive; the next round retries
             log.exception("routing_tick_failed")
         with contextlib.suppress(TimeoutError):

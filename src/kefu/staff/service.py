@@ -297,6 +297,16 @@ async def get_by_staff_no(session: AsyncSession, staff_no: str) -> Staff | None:
     return await repo.get_staff_by_no(session, staff_no)
 
 
+async def staff_numbers(session: AsyncSession, staff_ids: set[int]) -> dict[int, str]:
+    """Staff number of each id (the number agents give customers); unknown ids are left out."""
+    out: dict[int, str] = {}
+    for staff_id in sorted(staff_ids):
+        member = await repo.get_staff(session, staff_id)
+        if member is not None:
+            out[staff_id] = member.staff_no
+    return out
+
+
 async def team_of(session: AsyncSession, staff_id: int) -> int | None:
     member = await repo.get_staff(session, staff_id)
     return member.team_id if member is not None else None

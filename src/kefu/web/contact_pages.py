@@ -5,6 +5,7 @@ audited by the contacts service (``contact.view``, ``contact.timeline_view``).""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ from kefu.contacts import reads
 from kefu.contacts.models import Channel, ContactStatus
 from kefu.core import i18n
 from kefu.core.auth import DbSession, Principal
-from kefu.core.errors import KefuError
+from kefu.core.errors import KefuError, NotFound
 from kefu.core.ids import RowId
 from kefu.core.permissions import Permission
 from kefu.customers import repository as customers_repo
@@ -167,6 +168,24 @@ def event_rows(
     return rows
 
 
+async def _transcript(db: AsyncSession, principal: Principal, channel: str, contact_id: int) -> list[dict[str, Any]]:
+    """A chat's messages or an e-mail thread as rows (who, when, subject, text) for the contact page."""
+    if channel == "chat":
+        from kefu.chat import service as chat_service
+
+        with contextlib.suppress(NotFound):
+            body = await chat_service.transcript(db, actor=principal, contact_id=contact_id)
+            return [{"who": m["sender"], "agent_no": m["agent_no"], "at": m["at"], "text": m["text"]}
+                    for m in body["messages"]]  # fmt: skip
+    if channel == "email":
+        from kefu.mail import desk as mail_desk
+
+        body = await mail_desk.thread(db, actor=principal, contact_id=contact_id)
+        return [{"who": m["direction"], "at": m["at"].isoformat() if hasattr(m["at"], "isoformat") else m["at"],
+                 "subject": m["subject"], "text": m["body"], "from": m["from"]} for m in body["messages"]]  # fmt: skip
+    return []
+
+
 @router.get("/contacts/{contact_id}")
 async def contact_detail(request: Request, contact_id: RowId, db: DbSession, principal: Principal = Reader) -> Response:
     view = await reads.detail(db, actor=principal, contact_id=contact_id)
@@ -178,10 +197,17 @@ async def contact_detail(request: Request, contact_id: RowId, db: DbSession, pri
     }
     if view["wrapup"]:
         ids.add(view["wrapup"]["agent_id"])
+    messages: list[dict[str, Any]] = []
+    if view["channel"] in ("sms", "wechat"):
+        from kefu.channels import threads
+
+        messages = (await threads.thread(db, actor=principal, contact_id=contact_id))["messages"]
+        ids |= {m.get("agent_id") for m in messages}
+    transcript = await _transcript(db, principal, view["channel"], contact_id)
     names = await staff_names(db, ids)
     queues = await queue_names(db)
     ctx = {"c": view, "names": names, "queues": queues, "events": event_rows(view["events"], names, queues, locale),
-           "now": dt.datetime.now(dt.UTC)}  # fmt: skip
+           "now": dt.datetime.now(dt.UTC), "messages": messages, "transcript": transcript}  # fmt: skip
     return render(request, "contact.html", ctx, no_store=True)
 
 

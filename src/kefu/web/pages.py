@@ -33,6 +33,8 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+#: the same policy for a page shown in a frame of the agent desktop (``?embed=1``): framed by this site only
+CSP_EMBED = CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 PASSWORD_PAGE = "/account/password"  # noqa: S105 - a page address, not a secret
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -105,6 +107,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("complaints", "/complaints", (Permission.COMPLAINT_READ,)),
     ("complaint_reports", "/complaints/reports", (Permission.COMPLAINT_REPORT,)),
     ("wallboard", "/wallboard", (Permission.ROUTING_MONITOR,)),
+    ("scripts", "/scripts", (Permission.SCRIPT_MANAGE,)),
     ("manual_requests", "/manual-requests", (Permission.BANKING_MANUAL,)),
     ("staff", "/staff", (Permission.STAFF_READ,)),
     ("audit", "/audit", (Permission.AUDIT_READ,)),
@@ -120,6 +123,12 @@ def nav_for(principal: Principal | None) -> list[dict[str, str]]:
         for key, href, perms in NAV
         if all(principal.can(p) for p in perms) and not (principal.must_change_password and key != "account")
     ]
+
+
+def embedded(request: Request) -> bool:
+    """A page asked for in the desktop's business dialog: ``?embed=1``, or any later page of that frame
+    (a form posted or a link followed inside it; browsers say so with ``Sec-Fetch-Dest: iframe``)."""
+    return request.query_params.get("embed") == "1" or request.headers.get("sec-fetch-dest") == "iframe"
 
 
 def render(
@@ -145,13 +154,15 @@ def render(
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "quote": quote,
         "Permission": Permission,
+        "embed": embedded(request),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     if no_store:
         response.headers["Cache-Control"] = "no-store"
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    framed = bool(ctx.get("embed"))
+    response.headers.setdefault("Content-Security-Policy", CSP_EMBED if framed else CSP)
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN" if framed else "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 

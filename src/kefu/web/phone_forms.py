@@ -16,17 +16,19 @@ import pydantic
 from fastapi import APIRouter, Form, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.contacts import service as contacts
 from kefu.contacts.schemas import FollowUpIn
 from kefu.contacts.wrapup import submit_wrapup
 from kefu.core.auth import DbSession, Principal
 from kefu.core.errors import KefuError, NotFound
 from kefu.core.ids import RowId
 from kefu.core.permissions import Permission
+from kefu.customers import service as customers
 from kefu.routing import cti
 from kefu.routing import desk as routing_desk
 from kefu.routing import types as t
 from kefu.routing.schemas import CtiEvent
-from kefu.web import desk
+from kefu.web import desk, phone_panels
 from kefu.web.pages import PageRoute, page_user, redirect
 from kefu.web.phone_pages import RESULTS, SIM_PREFIX, Agent, failure, local_datetime, rt_of, settings_of, show
 
@@ -146,6 +148,53 @@ async def wrapup_form(
     except KefuError as exc:  # the wrap-up stays recorded; say why the agent is not ready
         return await show(request, db, principal, done="wrapup", error=failure(request, exc), error_for="presence")
     return redirect("/phone?done=wrapup_ready")
+
+
+@router.post("/phone/find")
+async def find_customer_form(
+    request: Request, db: DbSession, contact: Field = "", kind: Field = "phone", q: Field = "", pick: Field = "",
+    principal: Principal = page_user(Permission.CONTACT_HANDLE, Permission.CUSTOMER_READ),
+) -> Response:  # fmt: skip
+    """Find the caller of an unidentified contact (posted: phone and ID numbers never go into addresses);
+    the desk comes back with the matches in the customer panel, the query echoed only when not secret."""
+    q = desk.clean(q, 40)
+    kind = kind if kind in phone_panels.FIND_KINDS else "phone"
+    form = {"kind": kind, "q": "" if kind in ("phone", "id_number") else q, "contact": desk.as_id(contact)}
+    try:
+        if not q:
+            raise desk.field_error("q", "Type a phone number, customer number, name (e.g. 张) or ID number to search.")
+        found = await phone_panels.find_customers(db, principal, kind=kind, q=q)
+    except KefuError as exc:
+        await desk.undo(db, exc)
+        return await show(request, db, principal, status_code=exc.status, error=failure(request, exc),
+                          error_for="customer", find_form=form, pick=pick[:40] or None)  # fmt: skip
+    return await show(request, db, principal, found=found, find_form=form, pick=pick[:40] or None)
+
+
+@router.post("/phone/contacts/{contact_id}/customer")
+async def pick_customer_form(
+    request: Request, contact_id: RowId, db: DbSession, customer_id: Field = "",
+    principal: Principal = page_user(Permission.CONTACT_HANDLE, Permission.CUSTOMER_READ),
+) -> Response:  # fmt: skip
+    """Show this customer in the panel of the agent's unidentified contact; opening the profile is audited."""
+    chosen = desk.as_id(customer_id)
+
+    async def work() -> None:
+        c = await contacts.get_contact(db, contact_id)
+        if c.agent_id != principal.staff_id:
+            raise NotFound(f"Contact {contact_id} is not yours; pick a customer for a call you are on.")
+        if chosen is None:
+            raise desk.field_error("customer_id", "Choose one of the customers found.")
+        await customers.get_active(db, chosen)
+        await customers.open_profile(db, actor=principal, customer_id=chosen)
+
+    try:
+        await work()
+    except KefuError as exc:
+        await desk.undo(db, exc)
+        return await show(request, db, principal, status_code=exc.status, error=failure(request, exc),
+                          error_for="customer")  # fmt: skip
+    return redirect(f"/phone?done=picked&pick={contact_id}:{chosen}")
 
 
 @router.post("/phone/contacts/{contact_id}/{action}")

@@ -1,5 +1,8 @@
-"""The agent's phone desk (/phone): presence, the softphone simulator, the ringing offer, the connected
-call (hold, transfer, callback, hang up), the wrap-up after it, pending wrap-ups and open follow-ups.
+"""The agent desktop (/phone, 坐席工作台): presence, the ringing offer, the connected call (hold, transfer,
+callback, hang up), the wrap-up after it, and beside them the customer panel, the call script and the
+knowledge search (``phone_panels``); business dialogs open the customer pages in a frame (``?embed=1``);
+the softphone simulator sits at the bottom. Digital conversations (chat, e-mail) join in a tab strip
+after the call section when ``digital_desk`` is on.
 
 The page is server-rendered; ``/phone/live`` renders its live part alone (presence, calls, wrap-ups,
 waiting simulated calls) so ``static/phone.js`` can swap in what changed when a websocket message
@@ -30,6 +33,7 @@ from kefu.routing import desk as routing_desk
 from kefu.routing import service as routing
 from kefu.routing.engine import EngineError
 from kefu.routing.types import NO_ANSWER
+from kefu.web import phone_panels
 from kefu.web.pages import PageRoute, error_message, locale_of, page_user, render, settings_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -38,7 +42,7 @@ Agent = page_user(Permission.CONTACT_HANDLE)
 RESULTS = ("resolved", "transferred", "follow_up", "complaint_opened", "callback_scheduled")
 PRESENCES = ("logged_out", "not_ready", "ready", "offered", "busy", "wrap_up")
 DONE = ("presence", "simulated", "sim_hangup", "accept", "decline", "hold", "resume", "hangup", "cancel-transfer",
-        "transfer", "callback", "wrapup", "wrapup_ready")  # fmt: skip
+        "transfer", "callback", "wrapup", "wrapup_ready", "picked")  # fmt: skip
 SIM_PREFIX = "sim-"
 #: digits offered by the simulator when no IVR route is configured
 FALLBACK_DIGITS = tuple(str(d) for d in range(1, 10))
@@ -47,7 +51,11 @@ JS_TEXTS = ("phone.js.socket_live", "phone.js.socket_polling", "phone.js.simulat
             "phone.js.saved", "phone.js.seconds", "phone.js.expired", "phone.js.ringing_title", "phone.js.transfer_requested",
             "phone.js.transfer_failed", "phone.js.transferred", "phone.js.offer_cancelled",
             "phone.js.wrapup_overdue", "phone.js.followup_reminder", "phone.js.followup_overdue",
-            "error.generic", "error.network")  # fmt: skip
+            "error.generic", "error.network", "desk.js.kb_none", "desk.js.kb_attach", "desk.js.kb_attached",
+            "desk.js.kb_open", "desk.js.kb_no_contact", "desk.js.revealed", "desk.js.reveal_hidden",
+            "desk.js.picked", "desk.js.shortcut_busy")  # fmt: skip
+#: whether the lead's digital desk (chat and e-mail tabs, ``_desk_digital.html``) is shown; set by the app
+DIGITAL_DESK = False
 
 
 def rt_of(request: Request) -> Any:
@@ -137,8 +145,11 @@ async def _waiting_simulated(db: AsyncSession) -> list[dict[str, Any]]:
              "arrived_at": c.arrived_at} for c in sims[-10:]]  # fmt: skip
 
 
-async def live_context(request: Request, db: AsyncSession, principal: Principal) -> dict[str, Any]:
-    """Everything the desk shows: presence, calls, wrap-ups, simulator, open follow-ups."""
+async def live_context(
+    request: Request, db: AsyncSession, principal: Principal, *, pick: str | None = None
+) -> dict[str, Any]:
+    """Everything the desk shows: presence, calls, wrap-ups, the side panels, simulator, open follow-ups.
+    ``pick`` ("contact:customer") is the customer the agent picked for an unidentified caller."""
     rt = rt_of(request)
     settings = settings_of(request)
     state = await routing_desk.state(db, rt=rt, actor=principal)
@@ -146,20 +157,29 @@ async def live_context(request: Request, db: AsyncSession, principal: Principal)
     simulator = bool(settings.softphone_simulator) and principal.can(Permission.CTI_SIMULATE)
     mine, open_total = await followups.list_follow_ups(db, actor=principal, scope="mine", status="open", limit=10)
     now = clock.now()
+    locale = locale_of(request, principal)
+    calls = await _current(db, request, principal, state)
+    wrapups = await _wrapups(db, state)
+    side = await phone_panels.panels(db, principal, calls=calls, wrapups=wrapups, locale=locale, now=now, pick=pick)
     return {
+        **side,
+        "pick": pick or "",
+        "found": None,
+        "find_form": {},
+        "can_kb": principal.can(Permission.KB_READ),
         "desk": state,
         "presence": state["presence"],
         "since": state["since"],
         "reasons": [*state["reasons"]],
-        "calls": await _current(db, request, principal, state),
-        "wrapups": await _wrapups(db, state),
+        "calls": calls,
+        "wrapups": wrapups,
         "simulator": simulator,
         "sim_waiting": await _waiting_simulated(db) if simulator else [],
         "ivr_options": await ivr_options(db) if simulator else [],
         "fallback_digits": FALLBACK_DIGITS,
         "queue_names": {q.code: q.name for q in queues},
         "transfer_queues": [{"code": q.code, "name": q.name, "department": q.is_department} for q in queues],
-        "categories": leaf_options(await categories.tree(db), locale_of(request, principal)),
+        "categories": leaf_options(await categories.tree(db), locale),
         "results": RESULTS,
         "follow_ups": [follow_up_view(f, now=now) for f in mine],
         "follow_ups_total": open_total,
@@ -174,42 +194,52 @@ async def live_context(request: Request, db: AsyncSession, principal: Principal)
 
 def sections(ctx: dict[str, Any]) -> set[str]:
     """The parts of the page a form error can be shown next to."""
-    out = {"presence"} | {f"call-{c['contact_id']}" for c in ctx["calls"]}
+    out = {"presence", "customer"} | {f"call-{c['contact_id']}" for c in ctx["calls"]}
     out |= {f"wrapup-{w['contact_id']}" for w in ctx["wrapups"]}
     return out | ({"simulator"} if ctx["simulator"] else set())
 
 
 async def show(
-    request: Request, db: AsyncSession, principal: Principal, *, status_code: int = 200, **extra: Any
+    request: Request,
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    pick: str | None = None,
+    **extra: Any,
 ) -> Response:
-    """The phone desk page, with ``extra`` (done, error, error_for, form) on top of the live context."""
+    """The desktop page, with ``extra`` (done, error, error_for, form, found) on top of the live context."""
     settings = settings_of(request)
     try:
-        ctx = await live_context(request, db, principal)
+        ctx = await live_context(request, db, principal, pick=pick)
     except (KefuError, EngineError) as exc:
         await db.rollback()
         err = exc if isinstance(exc, KefuError) else routing.engine_error(exc)
         return render(request, "error.html", {"status": err.status, "message_key": "error.generic",
                                               "detail": err.detail}, status_code=err.status)  # fmt: skip
-    ctx.update({"done": ""})
+    ctx.update({"done": "", "digital_desk": bool(getattr(request.app.state, "digital_desk", DIGITAL_DESK))})
     ctx.update(extra)
     ctx["error_top"] = ctx["error"] if ctx["error"] and ctx["error_for"] not in sections(ctx) else None
     ctx["config"] = {
         "csrf": principal.csrf_token or "", "timezone": settings.timezone, "staff_id": principal.staff_id,
         "wrapup_limit_seconds": settings.wrapup_limit_seconds, "texts": js_texts(locale_of(request, principal)),
+        "can_kb": principal.can(Permission.KB_READ), "pick": ctx["pick"],
     }  # fmt: skip
     return render(request, "phone.html", ctx, status_code=status_code, no_store=True)
 
 
 @router.get("/phone")
-async def phone_page(request: Request, db: DbSession, done: str = "", principal: Principal = Agent) -> Response:
-    return await show(request, db, principal, done=done if done in DONE else "")
+async def phone_page(
+    request: Request, db: DbSession, done: str = "", pick: str = "", principal: Principal = Agent
+) -> Response:
+    return await show(request, db, principal, done=done if done in DONE else "", pick=pick[:40] or None)
 
 
 @router.get("/phone/live")
-async def phone_live(request: Request, db: DbSession, principal: Principal = Agent) -> Response:
+async def phone_live(request: Request, db: DbSession, pick: str = "", principal: Principal = Agent) -> Response:
     """The live part of the page alone, for phone.js to swap in."""
-    return render(request, "_phone_live.html", await live_context(request, db, principal), no_store=True)
+    ctx = await live_context(request, db, principal, pick=pick[:40] or None)
+    return render(request, "_phone_live.html", {**ctx, "live_only": True}, no_store=True)
 
 
 def local_datetime(request: Request, value: str, field: str) -> dt.datetime:

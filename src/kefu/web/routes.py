@@ -7,6 +7,7 @@ from kefu.web import (
     audit_pages,
     banking_pages,
     card_pages,
+    chat_pages,
     complaint_pages,
     complaint_reports_pages,
     contact_pages,
@@ -17,6 +18,7 @@ from kefu.web import (
     manual_pages,
     phone_forms,
     phone_pages,
+    script_pages,
     staff_pages,
     verification_pages,
     wallboard_pages,
@@ -41,3 +43,5 @@ router.include_router(followup_pages.router)
 router.include_router(kb_pages.router)
 router.include_router(complaint_reports_pages.router)
 router.include_router(complaint_pages.router)  # inbox, new, case + its posts, public /complaint
+router.include_router(chat_pages.router)  # the customer's chat widget /chat
+router.include_router(script_pages.router)  # call scripts /scripts

@@ -1,5 +1,6 @@
-// Kefu phone desk: live offers over the websocket, the ring, timers, and the desk's forms sent to the
-// JSON API. Without JavaScript every form still posts to the page and the server answers with the page.
+// Kefu agent desktop (the call part): live offers over the websocket, the ring, timers, and the desk's
+// forms sent to the JSON API. Without JavaScript every form still posts to the page and the server
+// answers with the page. desk.js (customer panel, KB, dialogs, shortcuts) builds on the exports below.
 
 const live = document.getElementById("phone-live");
 const config = JSON.parse(document.getElementById("phone-config").textContent);
@@ -238,7 +239,8 @@ async function refresh() {
     do {
       again = false;
       try {
-        const response = await fetch("/phone/live", { credentials: "same-origin", headers: { Accept: "text/html" } });
+        const pick = live.dataset.pick ? `?pick=${encodeURIComponent(live.dataset.pick)}` : "";
+        const response = await fetch(`/phone/live${pick}`, { credentials: "same-origin", headers: { Accept: "text/html" } });
         if (response.redirected || response.status === 401) return window.location.reload();
         if (!response.ok) continue;
         const doc = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -285,9 +287,12 @@ function merge(root) {
   }
   live.dataset.presence = root.dataset.presence;
   live.dataset.serverNow = root.dataset.serverNow;
+  live.dataset.focusContact = root.dataset.focusContact || "";
+  live.dataset.pick = root.dataset.pick || "";
   syncClock(root);
   tick();
   updateRing();
+  document.dispatchEvent(new CustomEvent("desk:refreshed"));
 }
 
 // ---- the websocket, with reconnect and a polling fallback --------------------------------------------
@@ -363,6 +368,8 @@ function reconnectLater() {
   setTimeout(connect, backoff);
   backoff = Math.min(backoff * 2, 30000);
 }
+
+export { api, config, fmt, live, refresh, showError, showInfo, texts };
 
 syncClock(live);
 tick();

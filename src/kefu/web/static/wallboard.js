@@ -1,5 +1,7 @@
 // Kefu wallboard: queue status from the websocket ("queues", "presence" messages) and the full snapshot
-// (GET /api/v1/routing/live) every few seconds. The page itself is a server-rendered first snapshot.
+// (GET /api/v1/routing/live) every few seconds; the chart, channels and backlog panels as server-rendered
+// HTML (GET /wallboard/panels) every half minute. The page itself is a server-rendered first snapshot.
+// Service-level alerts are labelled banners; a new or cleared alert is also announced in a live region.
 
 const config = JSON.parse(document.getElementById("wall-config").textContent);
 const texts = config.texts;
@@ -8,6 +10,9 @@ const totalRow = document.querySelector("[data-queue-total]");
 const agentBody = document.querySelector("[data-agent-rows]");
 const statusEl = document.querySelector("[data-live-status]");
 const updatedEl = document.querySelector("[data-updated]");
+const alertsEl = document.querySelector("[data-alerts]");
+const alertLive = document.querySelector("[data-alert-live]");
+const panelsHost = document.querySelector("[data-panels-host]");
 const LIVE = ["waiting", "oldest_wait_s", "scheduled", "agents_ready", "agents_busy", "agents_not_ready"];
 const TODAY = ["offered", "answered", "abandoned", "service_level", "asa_seconds", "abandon_rate"];
 
@@ -24,6 +29,11 @@ const text = (key) => texts[key] || key;
 
 // Live state of each queue and today's figures, by queue code.
 const state = { queues: new Map(), today: new Map(), total: {}, stamp: performance.now(), at: 0 };
+const below = (v) => v !== null && v !== undefined && v < config.goal;
+// alerts shown now, by queue code -> text (the first render's banners count as known)
+let shownAlerts = new Map(
+  [...document.querySelectorAll("[data-alert]")].map((el) => [el.dataset.alert, el.textContent.trim()]),
+);
 
 function cell(tag, className, value, field) {
   const el = document.createElement(tag);
@@ -50,6 +60,8 @@ function queueCells(row, r) {
     cell("td", "num", r.asa_seconds === null || r.asa_seconds === undefined ? "—"
       : fmt(text("wall.seconds"), { n: Number(r.asa_seconds).toFixed(1) }), "asa_seconds"),
     cell("td", "num", pct(r.abandon_rate), "abandon_rate"),
+    cell("td", `num sep sl${below(r.interval_service_level) ? " below-target" : ""}`, pct(r.interval_service_level),
+      "interval_service_level"),
   );
 }
 
@@ -76,14 +88,16 @@ function render() {
   queueCells(totalRow, total);
   for (const el of document.querySelectorAll("[data-kpi]")) {
     const k = el.dataset.kpi;
-    if (k === "service_level" || k === "abandon_rate") el.textContent = pct(total[k]);
+    if (k === "service_level" || k === "abandon_rate" || k === "interval_service_level") el.textContent = pct(total[k]);
     else if (k === "oldest_wait_s") {
       el.dataset.seconds = String(Math.round(total.oldest_wait_s || 0));
       el.textContent = total.waiting ? clock(total.oldest_wait_s) : "—";
     } else el.textContent = String(total[k] || 0);
   }
-  const slBox = document.querySelector('[data-kpi-box="service_level"]');
-  if (slBox) slBox.classList.toggle("below-target", total.service_level !== null && total.service_level !== undefined && total.service_level < config.goal);
+  for (const k of ["service_level", "interval_service_level"]) {
+    const box = document.querySelector(`[data-kpi-box="${k}"]`);
+    if (box) box.classList.toggle("below-target", below(total[k]));
+  }
   state.stamp = performance.now();
 }
 
@@ -116,6 +130,52 @@ function renderAgents(agents) {
   }));
 }
 
+function alertText(a) {
+  let out = fmt(text("wall.alert.text"), { queue: config.names[a.queue] || a.queue, goal: pct(config.goal) });
+  if (a.below.includes("interval")) out += ` · ${text("wall.alert.interval")} ${pct(a.interval_service_level)}`;
+  if (a.below.includes("today")) out += ` · ${text("wall.alert.today")} ${pct(a.service_level)}`;
+  return out;
+}
+
+function renderAlerts(alerts) {
+  const next = new Map(alerts.map((a) => [a.queue, alertText(a)]));
+  alertsEl.replaceChildren(...alerts.map((a) => {
+    const box = document.createElement("div");
+    box.className = "wall-alert";
+    box.dataset.alert = a.queue;
+    box.append(cell("span", "wall-alert-label", text("wall.alert.label")), " ", cell("span", "wall-alert-text", next.get(a.queue)));
+    return box;
+  }));
+  const said = [];
+  for (const [code, msg] of next) if (!shownAlerts.has(code)) said.push(`${text("wall.alert.label")}: ${msg}`);
+  for (const code of shownAlerts.keys()) {
+    if (!next.has(code)) said.push(fmt(text("wall.alert.cleared"), { queue: config.names[code] || code }));
+  }
+  if (said.length) alertLive.textContent = said.join(" ");
+  shownAlerts = next;
+}
+
+// The panels follow the snapshot: when today's counts, the channels, follow-ups or complaints change,
+// they are fetched at once instead of at the next half-minute round.
+let panelsSig = null;
+function panelsSignature(snap) {
+  const all = snap.today.all;
+  return JSON.stringify([all.offered, all.answered, all.abandoned, snap.interval.start, snap.channels, snap.follow_ups,
+    snap.complaints ? [snap.complaints.total, snap.complaints.breached] : null]);
+}
+
+async function refreshPanels() {
+  try {
+    const response = await fetch("/wallboard/panels", { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const panels = doc.querySelector("[data-panels]");
+    if (panels) panelsHost.replaceChildren(document.importNode(panels, true));
+  } catch {
+    // the next round tries again
+  }
+}
+
 function applyQueues(queues) {
   state.queues = new Map(queues.map((q) => [q.queue, Object.fromEntries(LIVE.map((k) => [k, q[k]]))]));
 }
@@ -131,7 +191,18 @@ async function refresh() {
     state.at = at;
     applyQueues(snap.queues);
     state.today = new Map(snap.today.queues.map((q) => [q.queue, Object.fromEntries(TODAY.map((k) => [k, q[k]]))]));
+    const interval = new Map(snap.interval.queues.map((q) => [q.queue, q.service_level]));
+    for (const code of state.queues.keys()) {
+      const today = state.today.get(code) || {};
+      today.interval_service_level = interval.has(code) ? interval.get(code) : null;
+      state.today.set(code, today);
+    }
     state.total = Object.fromEntries(TODAY.map((k) => [k, snap.today.all[k]]));
+    state.total.interval_service_level = snap.interval.all.service_level;
+    renderAlerts(snap.alerts);
+    const sig = panelsSignature(snap);
+    if (panelsSig !== null && sig !== panelsSig) refreshPanels();
+    panelsSig = sig;
     state.agentTotals = snap.agent_totals;
     render();
     renderAgents(snap.agents);
@@ -197,4 +268,5 @@ function connect() {
 setStatus(false);
 refresh();
 setInterval(refresh, config.refresh_seconds * 1000);
+setInterval(refreshPanels, config.panels_seconds * 1000);
 connect();

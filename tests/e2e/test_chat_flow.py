@@ -1,0 +1,114 @@
+"""Online chat in a real browser: a customer opens the widget (/chat), the bot answers from the knowledge base,
+the customer asks for an agent; the agent's desktop rings the chat in a tab beside the call, the agent
+accepts and replies, the customer sees the reply and who serves them, the agent ends it and the wrap-up is
+owed; the supervisor's wallboard counts the chat. Refreshes chat-widget.png and desktop-chat.png."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import PASSWORD, VIEWPORT, running_server, settings_from, shot, sync_api
+
+pytestmark = pytest.mark.e2e
+LIVE_MS = 15_000
+
+
+async def _seed(env: dict[str, str]) -> dict[str, Any]:
+    from kefu.core import runtime
+    from kefu.knowledge import demo as kb_demo
+    from kefu.staff import service
+    from tests.web.phone_helpers import setup_routing
+
+    rt = runtime.build(settings_from(env))
+    rt.settings.kb_rerank = False
+    try:
+        async with rt.db.transaction() as s:
+            agent = await service.create_staff(s, staff_no="C0501", name="周文", roles=["agent"], password=PASSWORD,
+                                               must_change_password=False)  # fmt: skip
+            await service.create_staff(s, staff_no="S0501", name="赵主管", roles=["supervisor"], password=PASSWORD,
+                                       must_change_password=False)  # fmt: skip
+        await setup_routing(rt, agent)
+        async with rt.db.transaction() as s:
+            await kb_demo.seed(s)
+        return {}
+    finally:
+        await rt.close()
+        runtime.install(None)
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with running_server(tmp_path_factory, "chat", lambda env: asyncio.run(_seed(env))) as srv:
+        yield srv
+
+
+def _page(browser: Any, viewport: dict[str, int] = VIEWPORT) -> Any:
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def _sign_in(pg: Any, base: str, staff_no: str, then: str) -> None:
+    pg.goto(base + "/login")
+    pg.fill("#staff_no", staff_no)
+    pg.fill("#password", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(base + "/")
+    pg.goto(base + then)
+
+
+def test_customer_chats_with_the_bot_then_an_agent_on_the_desktop(chat_server: dict[str, Any], browser: Any) -> None:
+    base = chat_server["base"]
+    expect = sync_api.expect
+    customer = _page(browser, {"width": 420, "height": 760})
+    agent = _page(browser)
+    errors: list[str] = []
+    for pg in (customer, agent):
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    _sign_in(agent, base, "C0501", "/phone")
+    agent.click("[data-go-ready]")
+    expect(agent.locator("[data-presence-badge]")).to_have_attribute("data-presence-badge", "ready", timeout=LIVE_MS)
+
+    # the customer opens the widget and asks the bot
+    customer.goto(base + "/chat")
+    expect(customer.locator("h1")).to_have_text("在线客服")
+    customer.fill("#cw-name", "林女士")
+    customer.click("[data-begin]")
+    log = customer.locator("[data-log]")
+    expect(log.locator('[data-sender="bot"]').first).to_contain_text("智能客服")
+    customer.fill("#cw-text", "借记卡丢了怎么挂失")
+    customer.press("#cw-text", "Enter")
+    expect(log.locator('[data-sender="customer"]')).to_have_count(1, timeout=LIVE_MS)
+    expect(log.locator('[data-sender="bot"]')).to_have_count(2, timeout=LIVE_MS)
+    expect(log.locator('[data-sender="bot"]').last).to_contain_text("挂失")
+    shot(customer, "chat-widget.png")
+
+    # hand-over: the chat rings on the agent's desktop, beside the (empty) call area
+    customer.click("[data-handover]")
+    expect(log.locator('[data-sender="system"]').last).to_contain_text("转接人工", timeout=LIVE_MS)
+    accept = agent.locator("[data-dd-accept]")
+    expect(accept).to_be_visible(timeout=LIVE_MS)
+    accept.click()
+    expect(log.locator('[data-sender="system"]').last).to_contain_text("C0501", timeout=LIVE_MS)
+    panel = agent.locator("[data-digital-desk]")
+    expect(panel.locator(".dd-msg.customer").first).to_contain_text(
+        "借记卡丢了怎么挂失", timeout=LIVE_MS
+    )  # bot part kept
+    agent.fill("[data-dd-text]", "您好，我是客服 C0501，请问卡是什么时候丢失的？")
+    agent.click("[data-dd-send]")
+    expect(log.locator('[data-sender="agent"]')).to_contain_text("什么时候丢失", timeout=LIVE_MS)
+    customer.fill("#cw-text", "今天上午，在地铁上")
+    customer.press("#cw-text", "Enter")
+    expect(panel.locator(".dd-msg.customer").last).to_contain_text("今天上午", timeout=LIVE_MS)
+    shot(agent, "desktop-chat.png")
+
+    # the agent ends the chat: the customer is told, the wrap-up is owed on the desktop
+    agent.click("[data-dd-close]")
+    expect(customer.locator("[data-status]")).to_have_text("对话已结束", timeout=LIVE_MS)
+    expect(panel.locator(".dd-tab.wrap_up")).to_have_count(1, timeout=LIVE_MS)
+    assert not errors, errors
