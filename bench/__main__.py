@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import banking, complaints, foundation, knowledge, loadtest, routing, simulate
+from bench import banking, chat, complaints, foundation, knowledge, loadtest, routing, simulate
 
 
 def main() -> int:
@@ -15,6 +15,7 @@ def main() -> int:
     results += simulate.main()
     results += knowledge.main()
     results += asyncio.run(complaints.run_all())
+    results += asyncio.run(chat.run_all())
     results += loadtest.main()
     failed = [r for r in results if r.met is False]
     print()

@@ -187,3 +187,21 @@ def test_plain_text_keeps_words_and_drops_marks():
         chat.plain_text("# 标题\n\n**粗体** `代码` [链接](https://a.example)")
         == "标题\n\n粗体 代码 链接 (https://a.example)"
     )
+
+
+async def test_a_chat_whose_contact_ended_behind_its_back_ends_when_the_visitor_writes(rt, client):
+    from kefu.contacts import service as contacts_service
+
+    center = await make_center(rt, client, agents=1)
+    assert (await ready(client, center.headers[0])).status_code == 200
+    token = (await start_chat(client))["token"]
+    cid = await hand_over(rt, token)
+    assert (await client.post(f"/api/v1/desk/digital/{cid}/accept", headers=center.headers[0])).status_code == 204
+    async with rt.db.transaction() as s:  # what a restart of the server does to a connected chat
+        await contacts_service.record(s, contact_id=cid, kind="ended", at=clock.now(), settings=rt.settings,
+                                      agent_id=center.agents[0].id, end_reason="system_restart")  # fmt: skip
+    await say(rt, token, "还在吗？")
+    async with rt.db.transaction() as s:
+        c = await chat.by_token(s, rt=rt, token=token)
+        assert c.state == "ended"
+        assert c.end_reason == "system"

@@ -1,7 +1,8 @@
 """Online chat in a real browser: a customer opens the widget (/chat), the bot answers from the knowledge base,
 the customer asks for an agent; the agent's desktop rings the chat in a tab beside the call, the agent
 accepts and replies, the customer sees the reply and who serves them, the agent ends it and the wrap-up is
-owed; the supervisor's wallboard counts the chat. Refreshes chat-widget.png and desktop-chat.png."""
+owed; the supervisor's wallboard shows the chat channel and the call scripts page lists the scripts.
+Refreshes chat-widget.png, desktop-chat.png and scripts.png."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ LIVE_MS = 15_000
 async def _seed(env: dict[str, str]) -> dict[str, Any]:
     from kefu.core import runtime
     from kefu.knowledge import demo as kb_demo
+    from kefu.scripts import demo as scripts_demo
     from kefu.staff import service
     from tests.web.phone_helpers import setup_routing
 
@@ -34,6 +36,7 @@ async def _seed(env: dict[str, str]) -> dict[str, Any]:
         await setup_routing(rt, agent)
         async with rt.db.transaction() as s:
             await kb_demo.seed(s)
+            await scripts_demo.load(s)
         return {}
     finally:
         await rt.close()
@@ -111,4 +114,13 @@ def test_customer_chats_with_the_bot_then_an_agent_on_the_desktop(chat_server: d
     agent.click("[data-dd-close]")
     expect(customer.locator("[data-status]")).to_have_text("对话已结束", timeout=LIVE_MS)
     expect(panel.locator(".dd-tab.wrap_up")).to_have_count(1, timeout=LIVE_MS)
+
+    # the supervisor's wallboard counts the chat on its channel row; the call scripts are edited at /scripts
+    board = _page(browser)
+    board.on("pageerror", lambda exc: errors.append(str(exc)))
+    _sign_in(board, base, "S0501", "/wallboard")
+    expect(board.locator("body")).to_contain_text("在线", timeout=LIVE_MS)
+    board.goto(base + "/scripts")
+    expect(board.locator("main")).to_contain_text("default")
+    shot(board, "scripts.png")
     assert not errors, errors

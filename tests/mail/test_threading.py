@@ -145,3 +145,34 @@ async def test_too_large_mail_is_refused(rt):
     raw, _ = mail("大" * 10_000)
     with pytest.raises(ValidationFailed, match="largest accepted"):
         await ingest(rt, raw)
+
+
+async def test_another_sender_naming_the_thread_starts_its_own_unidentified_contact(rt, client):
+    team = await make_email_team(rt, client)
+    await ready(client, team.headers[0])
+    raw, mid = mail()
+    first = await ingest(rt, raw)
+    await accept(rt, team.agents[0], first.contact_id)
+    # someone who was copied (or forwarded the mail) writes with the thread's headers: not the customer
+    other, _ = mail("我也想了解一下", subject="Re: 账单疑问", sender="someone.else@example.net", references=[mid])
+    done = await ingest(rt, other)
+    assert done.outcome == "new"
+    assert done.contact_id != first.contact_id
+    assert (await _contact(rt, done.contact_id)).customer_id is None
+
+
+async def test_mail_stored_by_a_command_is_routed_by_the_serving_process_sweep(rt, client):
+    from kefu.routing import digital
+
+    if rt.settings.redis_url:
+        pytest.skip("cluster mode: a command routes into the shared store itself")
+    team = await make_email_team(rt, client)
+    await ready(client, team.headers[0])
+    rt.extras[digital.OFFLINE] = True  # as `kefu mail import` marks its own runtime
+    try:
+        done = await ingest(rt, mail()[0])
+    finally:
+        rt.extras.pop(digital.OFFLINE)
+    assert (await _contact(rt, done.contact_id)).status == "queued"
+    await digital.release_wrapped(rt)
+    assert (await _contact(rt, done.contact_id)).status == "offered"

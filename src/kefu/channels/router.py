@@ -238,7 +238,7 @@ async def wechat_message(request: Request, db: DbSession, signature: Sig, timest
         return PlainTextResponse("success")
     openid, content = fields.get("FromUserName", ""), fields.get("Content", "")
     created = fields.get("CreateTime", "")
-    at = dt.datetime.fromtimestamp(int(created), dt.UTC) if created.isdigit() and len(created) <= 12 else None
+    at = dt.datetime.fromtimestamp(int(created), dt.UTC) if created.isdigit() and len(created) <= 10 else None
     external_id = fields.get("MsgId") or f"{openid}:{created}"
     await inbound.receive(db, channel="wechat", address=openid, text=content, external_id=external_id, at=at)
     return PlainTextResponse("success")

@@ -143,6 +143,7 @@ async def visitor_socket(ws: WebSocket) -> None:
         token = str(first.get("token") or "") if first.get("type") == "auth" else ""
         async with rt.db.transaction() as s:
             chat = await service.by_token(s, rt=rt, token=token)
+            await service.reconcile(s, rt=rt, chat=chat)
             chat_id, history = chat.id, await service.history(s, chat)
             state = chat.state
     except (TimeoutError, ValueError, AttributeError, KefuError, WebSocketDisconnect):

@@ -202,11 +202,24 @@ async def _views(session: AsyncSession, rows: Any) -> list[dict[str, Any]]:
     return [message_view(m, numbers.get(m.agent_id) if m.agent_id else None) for m in rows]
 
 
+async def reconcile(session: AsyncSession, *, rt: runtime.Runtime, chat: ChatSession) -> None:
+    """A chat whose contact ended without it (a restart of the server ended the conversation) ends too, so the
+    visitor is told instead of writing to nobody."""
+    if chat.state not in (ChatState.QUEUED.value, ChatState.AGENT.value) or chat.contact_id is None:
+        return
+    c = await contacts.get_contact(session, chat.contact_id)
+    if c.status not in ("queued", "offered", "connected"):
+        await end(session, rt=rt, chat=chat, reason="system")
+
+
 async def customer_says(session: AsyncSession, *, rt: runtime.Runtime, chat: ChatSession, text: str) -> None:
     """The visitor wrote: the bot answers while no agent has it; otherwise it goes to the agent."""
     body = _clean(text)
     if chat.state == ChatState.ENDED.value:
         raise Conflict("This chat has ended; start a new one to write again.", code="chat_ended")
+    await reconcile(session, rt=rt, chat=chat)
+    if chat.state == ChatState.ENDED.value:
+        return  # it had ended without the visitor knowing: they are told now (the state frame)
     chat.last_customer_at = clock.now()
     mine = _add(session, chat, Sender.CUSTOMER, body)
     await session.flush()
@@ -275,7 +288,7 @@ async def end(
     now = clock.now()
     chat.state, chat.ended_at, chat.end_reason = ChatState.ENDED.value, now, reason[:30]
     note = _add(session, chat, Sender.SYSTEM, i18n.t(f"chat.system.ended_{reason}" if reason in
-                ("customer", "agent", "idle") else "chat.system.ended_customer", chat.locale))  # fmt: skip
+                ("customer", "agent", "idle", "system") else "chat.system.ended_customer", chat.locale))  # fmt: skip
     await session.flush()
     _to_visitor(session, rt, chat.id, type="state", state=chat.state, message=message_view(note))
     if was_agent and chat.contact_id is not None and by_agent is None:

@@ -23,8 +23,10 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _run(work: Any) -> Any:
     from kefu.cli import _runtime, _with_close
+    from kefu.routing import digital
 
     rt = _runtime()
+    digital.mark_offline(rt)  # embedded mode: the serving process routes what this command stores
     return asyncio.run(_with_close(rt, work(rt)))
 
 

@@ -82,6 +82,23 @@ async def _by_message_id(session: AsyncSession, message_id: str) -> list[EmailMe
     return list((await session.execute(stmt)).scalars().all())
 
 
+async def _same_sender(session: AsyncSession, mail: ParsedMail, sender_bidx: str | None) -> bool:
+    """Whether the sender wrote to us in the contacts of the messages this one refers to (its thread, as the
+    headers name it): the customer answering our reply, not a third party who was copied or forwarded it."""
+    if sender_bidx is None:
+        return False
+    ids = [i for i in [mail.in_reply_to, *mail.references] if i][-50:]
+    if not ids:
+        return False
+    contact_ids = select(EmailMessage.contact_id).where(EmailMessage.message_id.in_(ids))
+    found = (await session.execute(
+        select(EmailMessage.id).where(EmailMessage.direction == MailDirection.INBOUND.value,
+                                      EmailMessage.from_bidx == sender_bidx,
+                                      EmailMessage.contact_id.in_(contact_ids)).limit(1)
+    )).scalar_one_or_none()  # fmt: skip
+    return found is not None
+
+
 async def thread_parent(session: AsyncSession, mail: ParsedMail) -> EmailMessage | None:
     """The message we hold that ``mail`` answers (In-Reply-To first, then References from the newest)."""
     ids = mail.thread_ids
@@ -119,6 +136,11 @@ async def ingest(
         return Ingested("ignored")
     now = clock.now()
     parent = await thread_parent(session, mail)
+    if parent is not None and not await _same_sender(session, mail, from_bidx(mail.from_addr)):
+        # a message naming our thread from another address (a CC, a forward) is not the customer: it starts
+        # its own, unidentified thread rather than joining theirs or inheriting who they are
+        log.info("email_thread_other_sender", contact_id=parent.contact_id)
+        parent = None
     previous = await session.get(Contact, parent.contact_id) if parent is not None else None
     if previous is not None and previous.status in JOINABLE:
         contact, outcome = previous, "joined"

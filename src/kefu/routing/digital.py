@@ -152,12 +152,16 @@ async def _load(rt: runtime.Runtime, channel: str, engine: Engine, s: AsyncSessi
 # ---- slots ---------------------------------------------------------------------------------------
 
 
-async def _slots(engine: Engine, staff_id: int, skills: dict[str, int], cap: int) -> list[t.AgentView]:
+async def _slots(
+    engine: Engine, staff_id: int, skills: dict[str, int], cap: int, decisions: list[t.Decision]
+) -> list[t.AgentView]:
+    """The agent's slots, created or given the agent's current skills (a ready slot may be offered a contact at
+    once: those decisions go to ``decisions``)."""
     out: list[t.AgentView] = []
     for k in range(1, cap + 1):
         view = await engine.agent(slot_id(staff_id, k))
         if view is None or view.skills != skills:
-            await engine.upsert_agent(t.AgentSpec(agent_id=slot_id(staff_id, k), skills=dict(skills)))
+            decisions.extend(await engine.upsert_agent(t.AgentSpec(agent_id=slot_id(staff_id, k), skills=dict(skills))))
             view = await engine.agent(slot_id(staff_id, k))
         assert view is not None  # noqa: S101
         out.append(view)
@@ -176,35 +180,46 @@ async def _sync_one(
     is_open = voice is not None and voice.presence in OPEN_PRESENCE and bool(skills)
     if not is_open and (await engine.agent(slot_id(staff_id, 1))) is None:
         return []  # never opened: nothing to close
-    slots = await _slots(engine, staff_id, skills, capacity(rt.settings, channel))
     out: list[t.Decision] = []
-
-    async def to(slot: t.AgentView, presence: t.Presence, reason: str | None = None) -> None:
-        out.extend(await engine.set_presence(slot.agent_id, presence, reason))
-
-    wrapping = [s for s in slots if s.presence is t.Presence.WRAP_UP]
+    slots = await _slots(engine, staff_id, skills, capacity(rt.settings, channel), out)
+    wrapping = any(v.presence is t.Presence.WRAP_UP for v in slots)
     owed = await _owed(session, staff_id, channel) if wrapping else 0
-    for s in wrapping[owed:]:  # wrap-ups recorded (or nothing owed: a blind transfer)
-        await to(s, t.Presence.LOGGED_OUT)
-    slots = [await engine.agent(s.agent_id) or s for s in slots]
-    paused = any(s.presence is t.Presence.NOT_READY for s in slots)
-    if not is_open or (paused and not reset):
-        for s in slots:  # closed: a ringing offer moves on too; open conversations stay
-            if s.presence is t.Presence.READY or (not is_open and s.presence is t.Presence.OFFERED):
-                await to(s, t.Presence.LOGGED_OUT)
-        return out
-    for s in slots:
-        if s.presence is t.Presence.NOT_READY:
-            await to(s, t.Presence.LOGGED_OUT)
-    slots = [await engine.agent(s.agent_id) or s for s in slots]
-    used = [s for s in slots if s.presence in _USED]
-    ready = [s for s in slots if s.presence is t.Presence.READY]
-    for s in ready[1:]:
-        await to(s, t.Presence.LOGGED_OUT)
-    if not ready and len(used) < len(slots):
-        free = next(s for s in slots if s.presence is t.Presence.LOGGED_OUT)
-        await to(free, t.Presence.READY)
+    for slot_no, presence in plan_slots({v.agent_id: v.presence for v in slots}, is_open=is_open, reset=reset,
+                                        owed=owed):  # fmt: skip
+        out.extend(await engine.set_presence(slot_no, presence))
     return out
+
+
+def plan_slots(state: dict[int, t.Presence], *, is_open: bool, reset: bool, owed: int) -> list[tuple[int, t.Presence]]:
+    """The presence changes that bring one agent's slots (slot id → presence, in slot order) in line with the
+    rules: wrap-ups recorded free their slot; closed → no slot ready and ringing offers move on; paused by a
+    ring-out (a slot not ready) → nothing new until ``reset``; open → exactly one ready slot while fewer than
+    all are in use. Pure: logging a slot out is deterministic, and setting one ready comes last."""
+    now = dict(state)
+    changes: list[tuple[int, t.Presence]] = []
+
+    def to(slot_no: int, presence: t.Presence) -> None:
+        changes.append((slot_no, presence))
+        now[slot_no] = presence
+
+    for n in [n for n, p in now.items() if p is t.Presence.WRAP_UP][owed:]:
+        to(n, t.Presence.LOGGED_OUT)  # wrap-up recorded (or nothing owed: a blind transfer)
+    paused = any(p is t.Presence.NOT_READY for p in now.values())
+    if not is_open or (paused and not reset):
+        for n, p in list(now.items()):  # closed: a ringing offer moves on too; open conversations stay
+            if p is t.Presence.READY or (not is_open and p is t.Presence.OFFERED):
+                to(n, t.Presence.LOGGED_OUT)
+        return changes
+    for n, p in list(now.items()):
+        if p is t.Presence.NOT_READY:
+            to(n, t.Presence.LOGGED_OUT)
+    ready = [n for n, p in now.items() if p is t.Presence.READY]
+    for n in ready[1:]:
+        to(n, t.Presence.LOGGED_OUT)
+    used = sum(1 for p in now.values() if p in _USED)
+    if not ready and used < len(now):
+        to(next(n for n, p in now.items() if p is t.Presence.LOGGED_OUT), t.Presence.READY)
+    return changes
 
 
 async def sync_agent(session: AsyncSession, *, rt: runtime.Runtime, staff_id: int, reset: bool = False) -> None:
@@ -344,11 +359,23 @@ async def _run(session: AsyncSession, rt: runtime.Runtime, channel: str, engine:
     await _settle(session, rt, channel, engine, decisions)
 
 
+OFFLINE = "routing.digital.offline"
+
+
+def mark_offline(rt: runtime.Runtime) -> None:
+    """A command-line runtime (``kefu mail import``) in embedded mode: the routing engines live in the serving
+    process, so contacts opened here stay queued in the database and that process picks them up
+    (:func:`release_wrapped`'s sweep) instead of a throw-away engine of this process taking them."""
+    rt.extras[OFFLINE] = True
+
+
 async def route(
     session: AsyncSession, *, rt: runtime.Runtime, contact_id: int, channel: str, queue: str,
     priority_bonus: float = 0.0,
 ) -> None:  # fmt: skip
     """Hand a new chat or e-mail (an open ``contacts`` row of that channel) to the routing engine."""
+    if rt.extras.get(OFFLINE) and not rt.settings.redis_url:
+        return  # queued in the database; the serving process routes it within seconds
     engine = await engine_for(rt, channel, session)
     if queue not in {q.code for q in await engine.queues()}:
         raise ValidationFailed(f"No queue {queue!r} is configured for {channel}; ask a supervisor to add it.",
@@ -492,7 +519,16 @@ async def tick(rt: runtime.Runtime) -> None:
 
 
 async def release_wrapped(rt: runtime.Runtime) -> None:
-    """Agents with a slot in wrap-up whose wrap-up has been recorded get the slot back (the timer's sweep)."""
+    """The timer's sweep: agents with a slot in wrap-up whose wrap-up has been recorded get the slot back, and
+    waiting chats and e-mails this engine does not know (stored by a command of another process) are routed."""
+    for channel in CHANNELS:
+        known = await engine_for(rt, channel)
+        async with rt.db.transaction() as s:
+            strays = [c for c in await contacts.unfinished(s)
+                      if c.channel == channel and c.status == "queued" and await known.contact(c.id) is None]  # fmt: skip
+            for c in strays:
+                await route(s, rt=rt, contact_id=c.id, channel=channel, queue=c.queue_code,
+                            priority_bonus=c.priority_bonus)  # fmt: skip
     for channel, holder in _built(rt):
         engine = holder.engine
         assert engine is not None  # noqa: S101

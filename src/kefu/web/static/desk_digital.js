@@ -111,7 +111,7 @@ if (root) {
     if (d.status === "wrap_up") {
       p.append(el("p", { class: "hint" }, t("desk.dd.wrapup_hint")));
     } else {
-      const area = el("textarea", { rows: "2", maxlength: d.channel === "chat" ? "1000" : "20000", "aria-label": t("desk.dd.reply"), "data-dd-text": d.contact_id });
+      const area = el("textarea", { rows: "2", maxlength: d.channel === "chat" ? "1000" : "5000", "aria-label": t("desk.dd.reply"), "data-dd-text": d.contact_id });
       area.addEventListener("keydown", (ev) => {
         if (d.channel === "chat" && ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); sendText(it, area, false); }
       });
