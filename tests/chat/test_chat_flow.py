@@ -61,6 +61,8 @@ async def test_bot_then_agent_then_wrap_up(rt, client):
     assert [(c["contact_id"], c["status"], c["channel"]) for c in offered] == [(cid, "offered", "chat")]
     r = await client.post(f"/api/v1/desk/digital/{cid}/accept", headers=h)
     assert r.status_code == 204, r.text
+    phone = (await client.get("/api/v1/desk", headers=h)).json()
+    assert phone["contacts"] == []  # a chat is not a call: it lives in the desktop's chat tabs
     async with rt.db.transaction() as s:
         session = (await s.execute(select(ChatSession).where(ChatSession.contact_id == cid))).scalar_one()
         assert session.state == "agent"  # the visitor is told who serves them

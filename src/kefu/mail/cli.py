@@ -22,6 +22,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _run(work: Any) -> Any:
+    import kefu.models  # noqa: F401 - every table, so foreign keys to other domains resolve
     from kefu.cli import _runtime, _with_close
     from kefu.routing import digital
 

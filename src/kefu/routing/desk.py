@@ -50,7 +50,8 @@ async def state(session: AsyncSession, *, rt: runtime.Runtime, actor: Principal)
     engine = await _engine(session, rt)
     view = await ensure_agent(session, engine, actor.staff_id)
     current: list[dict[str, Any]] = []
-    mine = list(await contacts.open_for_agent(session, agent_id=actor.staff_id))
+    # calls only: the agent's chats and e-mails are in kefu.routing.digital.mine (their tabs on the desktop)
+    mine = [c for c in await contacts.open_for_agent(session, agent_id=actor.staff_id) if c.channel == "phone"]
     if view.contact_id is not None and view.contact_id not in {c.id for c in mine}:
         # a consult transfer ringing here: the record still names the first agent until this one accepts
         mine.append(await contacts.get_contact(session, view.contact_id))
