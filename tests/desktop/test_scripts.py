@@ -44,6 +44,9 @@ def test_placeholders_are_filled_and_the_customer_is_addressed_by_masked_surname
         "您好林女士，我是10001号 {other}"
     )
     assert scripts.fill("broken {", agent_no="1", customer="") == "broken {"
+    # an unidentified caller leaves no doubled comma or stray space
+    assert scripts.fill("您好，{customer}，我是{agent_no}号", agent_no="10001", customer="") == "您好，我是10001号"
+    assert scripts.fill("Good day {customer}, this is {agent_no}.", agent_no="7", customer="") == "Good day, this is 7."
 
 
 async def test_the_api_reads_for_staff_and_writes_for_team_leads_with_problem_json(rt, client):

@@ -146,3 +146,22 @@ def page(browser: Any) -> Iterator[Any]:
     pg.on("dialog", lambda dialog: dialog.accept())  # the confirm() before consequential actions
     yield pg
     context.close()
+
+
+def context_page(browser: Any, viewport: dict[str, int] | None = None) -> Any:
+    """A page in a new browser context (its own cookies: another person), Chinese locale, Shanghai time."""
+    context = browser.new_context(viewport=viewport or VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    pg.on("dialog", lambda dialog: dialog.accept())
+    return pg
+
+
+def sign_in(pg: Any, base: str, staff_no: str, then: str = "/phone") -> None:
+    """Sign in with the test password and open ``then``."""
+    pg.goto(base + "/login")
+    pg.fill("#staff_no", staff_no)
+    pg.fill("#password", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(base + "/")
+    pg.goto(base + then)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, VIEWPORT, running_server, settings_from, shot, sync_api
+from tests.e2e.conftest import PASSWORD, context_page, running_server, settings_from, shot, sign_in, sync_api
 
 pytestmark = pytest.mark.e2e
 LIVE_MS = 15_000
@@ -49,31 +49,16 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield srv
 
 
-def _page(browser: Any, viewport: dict[str, int] = VIEWPORT) -> Any:
-    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(10_000)
-    return context.new_page()
-
-
-def _sign_in(pg: Any, base: str, staff_no: str, then: str) -> None:
-    pg.goto(base + "/login")
-    pg.fill("#staff_no", staff_no)
-    pg.fill("#password", PASSWORD)
-    pg.click("button[type=submit]")
-    pg.wait_for_url(base + "/")
-    pg.goto(base + then)
-
-
 def test_customer_chats_with_the_bot_then_an_agent_on_the_desktop(chat_server: dict[str, Any], browser: Any) -> None:
     base = chat_server["base"]
     expect = sync_api.expect
-    customer = _page(browser, {"width": 420, "height": 760})
-    agent = _page(browser)
+    customer = context_page(browser, {"width": 420, "height": 760})
+    agent = context_page(browser)
     errors: list[str] = []
     for pg in (customer, agent):
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    _sign_in(agent, base, "C0501", "/phone")
+    sign_in(agent, base, "C0501", "/phone")
     agent.click("[data-go-ready]")
     expect(agent.locator("[data-presence-badge]")).to_have_attribute("data-presence-badge", "ready", timeout=LIVE_MS)
 
@@ -116,9 +101,9 @@ def test_customer_chats_with_the_bot_then_an_agent_on_the_desktop(chat_server: d
     expect(panel.locator(".dd-tab.wrap_up")).to_have_count(1, timeout=LIVE_MS)
 
     # the supervisor's wallboard counts the chat on its channel row; the call scripts are edited at /scripts
-    board = _page(browser)
+    board = context_page(browser)
     board.on("pageerror", lambda exc: errors.append(str(exc)))
-    _sign_in(board, base, "S0501", "/wallboard")
+    sign_in(board, base, "S0501", "/wallboard")
     expect(board.locator("body")).to_contain_text("在线", timeout=LIVE_MS)
     board.goto(base + "/scripts")
     expect(board.locator("main")).to_contain_text("default")

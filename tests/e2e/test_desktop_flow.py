@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, VIEWPORT, running_server, settings_from, shot, sync_api
+from tests.e2e.conftest import PASSWORD, VIEWPORT, running_server, settings_from, shot, sign_in, sync_api
 
 pytestmark = pytest.mark.e2e
 
@@ -62,15 +62,6 @@ def desk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield srv
 
 
-def _sign_in(pg: Any, base: str, staff_no: str) -> None:
-    pg.goto(base + "/login")
-    pg.fill("#staff_no", staff_no)
-    pg.fill("#password", PASSWORD)
-    pg.click("button[type=submit]")
-    pg.wait_for_url(base + "/")
-    pg.goto(base + "/phone")
-
-
 def test_a_call_on_the_agent_desktop_from_ready_to_wrap_up(
     desk_server: dict[str, Any], page: Any, browser: Any
 ) -> None:
@@ -78,7 +69,7 @@ def test_a_call_on_the_agent_desktop_from_ready_to_wrap_up(
     expect = sync_api.expect
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _sign_in(page, base, "C0401")
+    sign_in(page, base, "C0401")
     expect(page.locator("[data-live-status]")).to_have_attribute("data-live-status", "live", timeout=LIVE_MS)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no horizontal scrolling
 
@@ -139,7 +130,7 @@ def test_a_call_on_the_agent_desktop_from_ready_to_wrap_up(
     # a second agent is ready; a blind transfer to them leaves the first in wrap-up
     second = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
     second.on("pageerror", lambda exc: errors.append(str(exc)))
-    _sign_in(second, base, "C0402")
+    sign_in(second, base, "C0402")
     second.click("[data-go-ready]")
     expect(second.locator("[data-presence-badge]")).to_have_attribute("data-presence-badge", "ready")
     call = page.locator("[data-connected]")

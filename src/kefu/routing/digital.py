@@ -66,20 +66,12 @@ def capacity(settings: Any, channel: str) -> int:
     return int(settings.chat_capacity if channel == "chat" else settings.email_capacity)
 
 
-class _Holder:
-    def __init__(self, rt: runtime.Runtime, channel: str) -> None:
-        self.rt, self.channel = rt, channel
-        self.engine: Engine | None = None
-        self.store: Any = None
-        self.lock = asyncio.Lock()
-        self.loop: asyncio.AbstractEventLoop | None = None
+class _Holder(svc.EngineHolder):
+    """The engine of one digital channel, built on first use."""
 
-    async def get(self, session: AsyncSession | None) -> Engine:
-        if self.engine is None:
-            async with self.lock:
-                if self.engine is None:
-                    self.engine = await self._build(session)
-        return self.engine
+    def __init__(self, rt: runtime.Runtime, channel: str) -> None:
+        super().__init__(rt)
+        self.channel = channel
 
     async def _build(self, session: AsyncSession | None) -> Engine:
         self.loop = asyncio.get_running_loop()
@@ -102,11 +94,6 @@ class _Holder:
             async with self.rt.db.transaction() as s:
                 await _load(self.rt, self.channel, engine, s)
         return engine
-
-    async def aclose(self) -> None:
-        closer = getattr(self.store, "close", None)
-        if closer is not None:
-            await closer()
 
 
 async def engine_for(rt: runtime.Runtime, channel: str, session: AsyncSession | None = None) -> Engine:

@@ -52,7 +52,9 @@ def to_ts(value: dt.datetime) -> float:
     return value.timestamp()
 
 
-class _Holder:
+class EngineHolder:
+    """Builds a runtime's engine once, on first use (subclasses build other channels' engines)."""
+
     def __init__(self, rt: runtime.Runtime) -> None:
         self.rt = rt
         self.engine: Engine | None = None
@@ -104,7 +106,7 @@ async def get_engine(rt: runtime.Runtime | None = None, session: AsyncSession | 
     rt = rt or runtime.get()
     holder = rt.extras.get(ENGINE_KEY)
     if holder is None:
-        holder = rt.extras[ENGINE_KEY] = _Holder(rt)
+        holder = rt.extras[ENGINE_KEY] = EngineHolder(rt)
     return await holder.get(session)  # type: ignore[no-any-return]
 
 

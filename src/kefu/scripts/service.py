@@ -229,12 +229,20 @@ class _Fill(dict[str, str]):
         return "{" + key + "}"
 
 
+_EMPTY_GAP = re.compile(r"([，,、])\s*[，,、]|\s{2,}")
+
+
 def fill(text: str, *, agent_no: str, customer: str) -> str:
-    """``text`` with {agent_no} and {customer} filled in (other braces are left as they are)."""
+    """``text`` with {agent_no} and {customer} filled in (other braces are left as they are); an unknown
+    customer leaves no doubled comma or gap behind ("您好，，我是…" reads "您好，我是…")."""
     try:
-        return text.format_map(_Fill(agent_no=agent_no, customer=customer))
+        out = text.format_map(_Fill(agent_no=agent_no, customer=customer))
     except (ValueError, IndexError):
         return text
+    if customer:
+        return out
+    out = re.sub(r"\s+([，,、])", r"\1", out)  # "Good day , this" -> "Good day, this"
+    return _EMPTY_GAP.sub(lambda m: m.group(1) or " ", out)
 
 
 def rendered(s: CallScript, *, agent_no: str, customer: str) -> dict[str, Any]:
