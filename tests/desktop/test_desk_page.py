@@ -1,6 +1,6 @@
 """The agent desktop (/phone) through httpx: the customer panel (masked profile, recent contacts, open
 complaints, follow-ups, business dialogs) and the script for an identified caller; finding and picking
-the customer of an unidentified caller (bad input shown, the pick audited); the customer pages in the
+the customer of an unidentified caller (bad input shown, the pick audited and recorded on the contact); the customer pages in the
 business dialog's frame (embed layout, framing by this site only); the call script pages for team leads."""
 
 from __future__ import annotations
@@ -99,11 +99,14 @@ async def test_an_unidentified_caller_is_found_and_picked(rt, client):
         f"/phone/contacts/{cid}/customer", data={"csrf_token": token, "customer_id": str(customer.id)}
     )
     assert r.status_code == 303
-    assert r.headers["location"] == f"/phone?done=picked&pick={cid}:{customer.id}"
+    assert r.headers["location"] == "/phone?done=picked"
     page = (await client.get(r.headers["location"])).text
     assert f'data-customer-panel="{customer.id}"' in section(page, "customer")
+    assert 'class="desk-change"' in section(page, "customer")  # a wrong pick can be corrected
     rows = await raw_rows(rt, "SELECT action, object_id FROM audit_log WHERE action = 'customer.view'")
     assert [(x.action, x.object_id) for x in rows] == [("customer.view", str(customer.id))]
+    rows = await raw_rows(rt, "SELECT customer_id FROM contacts WHERE id = :c", c=cid)
+    assert rows[0].customer_id == customer.id  # the call is on the customer's timeline now
     other = await make_staff(rt, roles=["agent"])
     client.cookies.clear()
     token2 = await web_login(client, other)

@@ -1,6 +1,7 @@
 """Online chat in a real browser: a customer opens the widget (/chat), the bot answers from the knowledge base,
 the customer asks for an agent; the agent's desktop rings the chat in a tab beside the call, the agent
-accepts and replies, the customer sees the reply and who serves them, the agent ends it and the wrap-up is
+accepts and replies, the customer sees the reply and who serves them, the customer panel follows the chat's
+tab and the agent identifies the visitor by search, the agent ends it and the wrap-up is
 owed; the supervisor's wallboard shows the chat channel and the call scripts page lists the scripts.
 Refreshes chat-widget.png, desktop-chat.png and scripts.png."""
 
@@ -23,6 +24,7 @@ async def _seed(env: dict[str, str]) -> dict[str, Any]:
     from kefu.knowledge import demo as kb_demo
     from kefu.scripts import demo as scripts_demo
     from kefu.staff import service
+    from tests.factories import make_customer
     from tests.web.phone_helpers import setup_routing
 
     rt = runtime.build(settings_from(env))
@@ -34,6 +36,7 @@ async def _seed(env: dict[str, str]) -> dict[str, Any]:
             await service.create_staff(s, staff_no="S0501", name="赵主管", roles=["supervisor"], password=PASSWORD,
                                        must_change_password=False)  # fmt: skip
         await setup_routing(rt, agent)
+        await make_customer(rt, name="林静怡", phone="13912345601")
         async with rt.db.transaction() as s:
             await kb_demo.seed(s)
             await scripts_demo.load(s)
@@ -93,6 +96,21 @@ def test_customer_chats_with_the_bot_then_an_agent_on_the_desktop(chat_server: d
     customer.fill("#cw-text", "今天上午，在地铁上")
     customer.press("#cw-text", "Enter")
     expect(panel.locator(".dd-msg.customer").last).to_contain_text("今天上午", timeout=LIVE_MS)
+
+    # the customer panel and the script follow the chat tab; the agent finds the visitor and confirms them
+    panel.locator("[data-dd-tab]").first.click()
+    side = agent.locator('[data-section="customer"]')
+    expect(side.locator("[data-about]")).to_be_visible(timeout=LIVE_MS)
+    expect(agent.locator('[data-section="script"]')).to_contain_text("在线", timeout=LIVE_MS)
+    side.locator("#desk-find-kind").select_option("name")
+    side.locator("[data-find-input]").fill("林")
+    side.locator("[data-find-input]").press("Enter")
+    pick = agent.locator("[data-pick-customer]")
+    expect(pick).to_have_count(1, timeout=LIVE_MS)
+    pick.click()
+    expect(side.locator("[data-customer-panel]")).to_be_visible(timeout=LIVE_MS)
+    expect(side.locator("[data-about]")).to_be_visible()
+    expect(panel.locator("[data-dd-tab]").first).to_contain_text("林", timeout=LIVE_MS)  # the tab names them now
     shot(agent, "desktop-chat.png")
 
     # the agent ends the chat: the customer is told, the wrap-up is owed on the desktop

@@ -8,10 +8,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from kefu.core.errors import ValidationFailed
 from kefu.mail import service
-from tests.factories import raw_rows
+from tests.factories import make_customer, raw_rows
 from tests.mail.helpers import PNG, SERVICE, accept, eventually, ingest, mail, make_email_team, ready
 
 
@@ -30,7 +31,7 @@ async def test_new_mail_opens_a_contact_routed_to_a_ready_agent(rt, client):
     c = await _contact(rt, done.contact_id)
     expected = ("email", "inbound", "email", "offered", team.agents[0].id)
     assert (c.channel, c.direction, c.queue_code, c.status, c.agent_id) == expected
-    assert c.customer_id is None  # no look-up of customers by e-mail address (encrypted, no blind index)
+    assert c.customer_id is None  # an address no agent has identified yet identifies nobody
     (row,) = await raw_rows(rt, "SELECT message_id, direction, from_addr, body, subject, source, from_bidx "
                                 "FROM email_messages")  # fmt: skip
     assert (row.message_id, row.direction, row.source) == (mid, "inbound", "smtp")
@@ -159,6 +160,32 @@ async def test_another_sender_naming_the_thread_starts_its_own_unidentified_cont
     assert done.outcome == "new"
     assert done.contact_id != first.contact_id
     assert (await _contact(rt, done.contact_id)).customer_id is None
+
+
+async def test_a_new_thread_from_an_address_an_agent_identified_gets_that_customer(rt, client):
+    team = await make_email_team(rt, client)
+    await ready(client, team.headers[0])
+    customer = await make_customer(rt, name="冯晓", phone="13912345688")
+    raw, _ = mail()
+    first = await ingest(rt, raw)
+    await accept(rt, team.agents[0], first.contact_id)
+    r = await client.put(f"/api/v1/contacts/{first.contact_id}/customer", json={"customer_id": customer.id},
+                         headers=team.headers[0])  # fmt: skip
+    assert r.status_code == 200, r.text
+    again, _ = mail("另一个问题：信用卡额度", subject="额度")  # a new thread, same address (other case)
+    done = await ingest(rt, again)
+    assert done.outcome == "new"
+    assert (await _contact(rt, done.contact_id)).customer_id == customer.id
+    rows = await raw_rows(rt, "SELECT kind, data FROM contact_events WHERE contact_id = :i AND kind = 'identified'",
+                          i=done.contact_id)  # fmt: skip
+    assert len(rows) == 1
+    assert f'"by_sender_of": {first.contact_id}' in rows[0].data
+    other, _ = mail("你好", subject="咨询", sender="li.si@example.org")
+    assert (await _contact(rt, (await ingest(rt, other)).contact_id)).customer_id is None
+    async with rt.db.transaction() as s:
+        await s.execute(text("UPDATE customers SET status = 'closed' WHERE id = :i"), {"i": customer.id})
+    third, _ = mail("第三封", subject="再问")
+    assert (await _contact(rt, (await ingest(rt, third)).contact_id)).customer_id is None  # not an active record
 
 
 async def test_mail_stored_by_a_command_is_routed_by_the_serving_process_sweep(rt, client):

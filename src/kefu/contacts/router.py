@@ -19,11 +19,12 @@ from kefu.contacts.schemas import (
     ContactStatusName,
     FollowUpIn,
     FollowUpOut,
+    IdentifyIn,
     TimelineOut,
     WrapupIn,
     WrapupOut,
 )
-from kefu.contacts.service import invalid, pending_wrapups
+from kefu.contacts.service import identify_customer, invalid, pending_wrapups
 from kefu.contacts.views import contact_view, follow_up_view, wrapup_view
 from kefu.contacts.wrapup import submit_wrapup
 from kefu.core import clock, runtime
@@ -35,6 +36,7 @@ router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 Reader = Annotated[Principal, require(Permission.CONTACT_READ)]
 Handler = Annotated[Principal, require(Permission.CONTACT_HANDLE)]
 Monitor = Annotated[Principal, require(Permission.ROUTING_MONITOR)]
+Identifier = Annotated[Principal, require(Permission.CONTACT_HANDLE, Permission.CUSTOMER_READ)]
 QueueCode = Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -110,6 +112,14 @@ async def customer_timeline(
 async def get_contact(contact_id: RowId, db: DbSession, principal: Reader) -> dict[str, Any]:
     """One contact with its events, wrap-up and follow-ups; handle time = talk (hold included) + wrap-up."""
     return await reads.detail(db, actor=principal, contact_id=contact_id)
+
+
+@router.put("/{contact_id}/customer", response_model=ContactOut)
+async def set_customer(contact_id: RowId, body: IdentifyIn, db: DbSession, principal: Identifier) -> dict[str, Any]:
+    """The agent on the contact says who the customer is (found by search; or a caller on another's phone):
+    while the contact is on or its wrap-up is owed; audited as ``contact.identify``."""
+    c = await identify_customer(db, actor=principal, contact_id=contact_id, customer_id=body.customer_id)
+    return contact_view(c)
 
 
 @router.post("/{contact_id}/wrapup", response_model=WrapupOut, status_code=201)

@@ -39,6 +39,10 @@ class WrapupIn(Strict):
     follow_up: FollowUpIn | None = Field(default=None, description="required when result is follow_up")
 
 
+class IdentifyIn(Strict):
+    customer_id: int = Field(ge=1, le=MAX_ROW_ID, description="the customer the agent identified (active, not merged)")
+
+
 class CloseIn(Strict):
     outcome: Literal["done", "cancelled"] = "done"
     answer_channel: AnswerChannel | None = Field(default=None, description="how the customer was answered")

@@ -165,6 +165,40 @@ async def open_contact(
     return c
 
 
+#: a contact's customer may be set or corrected by its agent while it is on or its wrap-up is owed
+IDENTIFIABLE = frozenset({ContactStatus.CONNECTED.value, ContactStatus.WRAP_UP.value})
+
+
+async def identify_customer(session: AsyncSession, *, actor: Principal, contact_id: int, customer_id: int) -> Contact:
+    """Record that the agent on a contact identified its customer (an unidentified caller, a chat visitor or an
+    e-mail sender found by search, or a caller on someone else's phone): the contact joins the customer's
+    timeline, an ``identified`` event names the customer before and after, and the change is audited."""
+    from kefu.customers import service as customers
+
+    c = await get_contact(session, contact_id)
+    if c.agent_id != actor.staff_id:
+        raise NotFound(f"Contact {contact_id} is not yours; identify the customer of a contact you are handling.")
+    if c.status not in IDENTIFIABLE:
+        raise Conflict(f"Contact {contact_id} is {c.status}; a customer is identified while the contact is on or "
+                       "before its wrap-up is recorded.")  # fmt: skip
+    if not repo.valid_id(customer_id):
+        raise invalid("customer_id", "Choose one of the customers found.")
+    try:
+        await customers.get_active(session, customer_id)
+    except NotFound as exc:
+        raise invalid("customer_id", f"No customer with id {customer_id}; choose one of the customers found.") from exc
+    before = c.customer_id
+    if before == customer_id:
+        return c
+    now = clock.now()
+    c.customer_id, c.updated_at = customer_id, now
+    add_event(session, c, "identified", now, actor.staff_id, {"customer_id": customer_id, "previous": before})
+    await session.flush()
+    await audit.record(session, action="contact.identify", object_type="contact", object_id=c.id,
+                       before={"customer_id": before}, after={"customer_id": customer_id})  # fmt: skip
+    return c
+
+
 def audit_view(c: Contact) -> dict[str, Any]:
     """What an audit entry may hold of a contact (caller number masked)."""
     return {

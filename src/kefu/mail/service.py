@@ -11,9 +11,10 @@ the message belongs to that message's contact.
   ``{"previous_contact_id": …}`` on the new contact. The thread view of the new contact shows the earlier
   messages of the chain too.
 - Otherwise: a new contact (channel ``email``, inbound, queue ``KEFU_EMAIL_QUEUE``), routed by
-  ``kefu.routing.digital``. The customer is not identified from the sender's address: customers' e-mail
-  addresses are encrypted without a blind index, so there is no look-up by e-mail (the agent identifies the
-  customer on the desk as for an unknown caller).
+  ``kefu.routing.digital``. The customer is the one an agent identified on the latest earlier e-mail from
+  the same address (``from_bidx``; the agent picks the customer on the desk as for an unknown caller, or
+  corrects it), with an ``identified`` event naming that contact; else none. Customers' own e-mail addresses
+  are encrypted without a blind index, so an address never identified by an agent identifies nobody.
 
 Dedupe: the same Message-ID received twice, or the same IMAP message (``mailbox_ref`` =
 ``uidvalidity:uid``), is stored once. Mail from our own service address and copies of our own replies are
@@ -37,7 +38,7 @@ from kefu.contacts import service as contacts
 from kefu.contacts.models import Contact, ContactStatus
 from kefu.core import clock, runtime
 from kefu.core.crypto import blind_index
-from kefu.core.errors import ValidationFailed
+from kefu.core.errors import KefuError, ValidationFailed
 from kefu.core.filestore import FileStore
 from kefu.mail.models import EmailAttachment, EmailMessage, MailDirection
 from kefu.mail.parse import ParsedMail, parse
@@ -113,6 +114,33 @@ async def thread_parent(session: AsyncSession, mail: ParsedMail) -> EmailMessage
     return None
 
 
+async def known_sender(session: AsyncSession, bidx: str | None) -> tuple[int, int] | None:
+    """(customer id, contact id) of the latest e-mail from this address whose customer an agent identified, when
+    that customer is still an active record; else None."""
+    from kefu.customers import service as customers
+    from kefu.customers.models import Customer
+
+    if bidx is None:
+        return None
+    stmt = (
+        select(Contact.customer_id, Contact.id)
+        .join(EmailMessage, EmailMessage.contact_id == Contact.id)
+        .where(EmailMessage.from_bidx == bidx, EmailMessage.direction == MailDirection.INBOUND.value,
+               Contact.customer_id.is_not(None))
+        .order_by(EmailMessage.at.desc(), EmailMessage.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    row = (await session.execute(stmt)).first()
+    if row is None or row[0] is None:
+        return None
+    customer: Customer | None
+    try:
+        customer = await customers.get_active(session, int(row[0]))
+    except KefuError:
+        customer = None
+    return (customer.id, int(row[1])) if customer is not None else None
+
+
 async def ingest(
     session: AsyncSession, *, rt: runtime.Runtime, raw: bytes, source: str, mailbox_ref: str | None = None
 ) -> Ingested:
@@ -145,10 +173,15 @@ async def ingest(
     if previous is not None and previous.status in JOINABLE:
         contact, outcome = previous, "joined"
     else:
+        customer_id = previous.customer_id if previous is not None else None
+        known = await known_sender(session, from_bidx(mail.from_addr)) if customer_id is None else None
         contact = await contacts.open_contact(
             session, channel="email", direction="inbound", queue_code=settings.email_queue, arrived_at=now,
-            customer_id=previous.customer_id if previous is not None else None, identify=False,
+            customer_id=known[0] if known else customer_id, identify=False,
         )  # fmt: skip
+        if known:
+            contacts.add_event(session, contact, "identified", now, None,
+                               {"customer_id": known[0], "previous": None, "by_sender_of": known[1]})  # fmt: skip
         outcome = "new"
         if previous is not None:
             outcome = "follow_up"

@@ -30,7 +30,18 @@ from kefu.routing import types as t
 from kefu.routing.schemas import CtiEvent
 from kefu.web import desk, phone_panels
 from kefu.web.pages import PageRoute, page_user, redirect
-from kefu.web.phone_pages import RESULTS, SIM_PREFIX, Agent, failure, local_datetime, rt_of, settings_of, show
+from kefu.web.phone_pages import (
+    DIGITAL_FOCUS,
+    RESULTS,
+    SIM_PREFIX,
+    Agent,
+    failure,
+    focus_param,
+    local_datetime,
+    rt_of,
+    settings_of,
+    show,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Field = Annotated[str, Form()]
@@ -152,7 +163,7 @@ async def wrapup_form(
 
 @router.post("/phone/find")
 async def find_customer_form(
-    request: Request, db: DbSession, contact: Field = "", kind: Field = "phone", q: Field = "", pick: Field = "",
+    request: Request, db: DbSession, contact: Field = "", kind: Field = "phone", q: Field = "", focus: Field = "",
     principal: Principal = page_user(Permission.CONTACT_HANDLE, Permission.CUSTOMER_READ),
 ) -> Response:  # fmt: skip
     """Find the caller of an unidentified contact (posted: phone and ID numbers never go into addresses);
@@ -167,8 +178,8 @@ async def find_customer_form(
     except KefuError as exc:
         await desk.undo(db, exc)
         return await show(request, db, principal, status_code=exc.status, error=failure(request, exc),
-                          error_for="customer", find_form=form, pick=pick[:40] or None)  # fmt: skip
-    return await show(request, db, principal, found=found, find_form=form, pick=pick[:40] or None)
+                          error_for="customer", find_form=form, focus=focus_param(focus))  # fmt: skip
+    return await show(request, db, principal, found=found, find_form=form, focus=focus_param(focus))
 
 
 @router.post("/phone/contacts/{contact_id}/customer")
@@ -176,25 +187,24 @@ async def pick_customer_form(
     request: Request, contact_id: RowId, db: DbSession, customer_id: Field = "",
     principal: Principal = page_user(Permission.CONTACT_HANDLE, Permission.CUSTOMER_READ),
 ) -> Response:  # fmt: skip
-    """Show this customer in the panel of the agent's unidentified contact; opening the profile is audited."""
+    """The customer the agent found is the contact's customer: the profile is opened (audited as
+    ``customer.view``) and the contact record names the customer from now on (``contact.identify``)."""
     chosen = desk.as_id(customer_id)
 
-    async def work() -> None:
-        c = await contacts.get_contact(db, contact_id)
-        if c.agent_id != principal.staff_id:
-            raise NotFound(f"Contact {contact_id} is not yours; pick a customer for a call you are on.")
+    async def work() -> str:
         if chosen is None:
             raise desk.field_error("customer_id", "Choose one of the customers found.")
-        await customers.get_active(db, chosen)
+        c = await contacts.identify_customer(db, actor=principal, contact_id=contact_id, customer_id=chosen)
         await customers.open_profile(db, actor=principal, customer_id=chosen)
+        return c.channel
 
     try:
-        await work()
+        channel = await work()
     except KefuError as exc:
         await desk.undo(db, exc)
         return await show(request, db, principal, status_code=exc.status, error=failure(request, exc),
-                          error_for="customer")  # fmt: skip
-    return redirect(f"/phone?done=picked&pick={contact_id}:{chosen}")
+                          error_for="customer", focus=contact_id)  # fmt: skip
+    return redirect("/phone?done=picked" + (f"&focus={contact_id}" if channel in DIGITAL_FOCUS else ""))
 
 
 @router.post("/phone/contacts/{contact_id}/{action}")

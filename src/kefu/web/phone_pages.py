@@ -145,11 +145,40 @@ async def _waiting_simulated(db: AsyncSession) -> list[dict[str, Any]]:
              "arrived_at": c.arrived_at} for c in sims[-10:]]  # fmt: skip
 
 
+#: the digital channels whose conversation the side panels can be about (the desk's chat and e-mail tabs)
+DIGITAL_FOCUS = ("chat", "email")
+
+
+def focus_param(value: str | None) -> int | None:
+    """The ``focus`` query parameter: the id of the chat or e-mail the agent selected, or None."""
+    v = (value or "").strip()
+    return int(v) if v.isascii() and v.isdigit() and 0 < len(v) < 19 and int(v) > 0 else None
+
+
+async def _digital_focus(
+    db: AsyncSession, principal: Principal, contact_id: int | None, *, fallback: bool
+) -> tuple[dict[str, Any] | None, bool]:
+    """The chat or e-mail the side panels are about, when it is the agent's own (on, or its wrap-up owed), and
+    whether the agent chose it. With nothing chosen and ``fallback`` (no call, no wrap-up on the desk), the
+    agent's oldest open chat or e-mail."""
+    mine = [*await contacts.open_for_agent(db, agent_id=principal.staff_id),
+            *await contacts.pending_wrapups(db, agent_id=principal.staff_id)]  # fmt: skip
+    usable = [c for c in mine if c.channel in DIGITAL_FOCUS and c.status != ContactStatus.OFFERED.value]
+    chosen = next((c for c in usable if c.id == contact_id), None) if contact_id is not None else None
+    c = chosen
+    if c is None and fallback:
+        c = min((x for x in usable if x.status == ContactStatus.CONNECTED.value), key=lambda x: x.id, default=None)
+    if c is None:
+        return None, False
+    payload = await routing.offer_payload(db, c.id)
+    return {**payload, "status": c.status, "stage": c.channel}, chosen is not None
+
+
 async def live_context(
-    request: Request, db: AsyncSession, principal: Principal, *, pick: str | None = None
+    request: Request, db: AsyncSession, principal: Principal, *, focus: int | None = None
 ) -> dict[str, Any]:
     """Everything the desk shows: presence, calls, wrap-ups, the side panels, simulator, open follow-ups.
-    ``pick`` ("contact:customer") is the customer the agent picked for an unidentified caller."""
+    ``focus`` is the chat or e-mail tab the agent selected (the side panels are then about it)."""
     rt = rt_of(request)
     settings = settings_of(request)
     state = await routing_desk.state(db, rt=rt, actor=principal)
@@ -160,10 +189,12 @@ async def live_context(
     locale = locale_of(request, principal)
     calls = await _current(db, request, principal, state)
     wrapups = await _wrapups(db, state)
-    side = await phone_panels.panels(db, principal, calls=calls, wrapups=wrapups, locale=locale, now=now, pick=pick)
+    digital, chosen = await _digital_focus(db, principal, focus, fallback=not calls and not wrapups)
+    side = await phone_panels.panels(db, principal, calls=calls, wrapups=wrapups, locale=locale, now=now,
+                                     digital=digital)  # fmt: skip
     return {
         **side,
-        "pick": pick or "",
+        "digital_focus": digital["contact_id"] if digital and chosen else "",
         "found": None,
         "find_form": {},
         "can_kb": principal.can(Permission.KB_READ),
@@ -205,13 +236,13 @@ async def show(
     principal: Principal,
     *,
     status_code: int = 200,
-    pick: str | None = None,
+    focus: int | None = None,
     **extra: Any,
 ) -> Response:
     """The desktop page, with ``extra`` (done, error, error_for, form, found) on top of the live context."""
     settings = settings_of(request)
     try:
-        ctx = await live_context(request, db, principal, pick=pick)
+        ctx = await live_context(request, db, principal, focus=focus)
     except (KefuError, EngineError) as exc:
         await db.rollback()
         err = exc if isinstance(exc, KefuError) else routing.engine_error(exc)
@@ -223,22 +254,22 @@ async def show(
     ctx["config"] = {
         "csrf": principal.csrf_token or "", "timezone": settings.timezone, "staff_id": principal.staff_id,
         "wrapup_limit_seconds": settings.wrapup_limit_seconds, "texts": js_texts(locale_of(request, principal)),
-        "can_kb": principal.can(Permission.KB_READ), "pick": ctx["pick"],
+        "can_kb": principal.can(Permission.KB_READ),
     }  # fmt: skip
     return render(request, "phone.html", ctx, status_code=status_code, no_store=True)
 
 
 @router.get("/phone")
 async def phone_page(
-    request: Request, db: DbSession, done: str = "", pick: str = "", principal: Principal = Agent
+    request: Request, db: DbSession, done: str = "", focus: str = "", principal: Principal = Agent
 ) -> Response:
-    return await show(request, db, principal, done=done if done in DONE else "", pick=pick[:40] or None)
+    return await show(request, db, principal, done=done if done in DONE else "", focus=focus_param(focus))
 
 
 @router.get("/phone/live")
-async def phone_live(request: Request, db: DbSession, pick: str = "", principal: Principal = Agent) -> Response:
-    """The live part of the page alone, for phone.js to swap in."""
-    ctx = await live_context(request, db, principal, pick=pick[:40] or None)
+async def phone_live(request: Request, db: DbSession, focus: str = "", principal: Principal = Agent) -> Response:
+    """The live part of the page alone, for phone.js to swap in (``focus``: the chat or e-mail tab selected)."""
+    ctx = await live_context(request, db, principal, focus=focus_param(focus))
     return render(request, "_phone_live.html", {**ctx, "live_only": True}, no_store=True)
 
 

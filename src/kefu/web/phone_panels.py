@@ -1,12 +1,16 @@
 """The agent desktop's side panels for the contact in focus (the call ringing or connected, else the
 wrap-up being written): the customer panel (masked profile, recent contacts on every channel, open
 complaints, open follow-ups, the business dialogs), the call script, and the customer search when the
-caller is not identified.
+caller is not identified (or is not who the contact says).
 
-The panel of the contact's own identified caller is not audited on every render: it shows masked data
-of the customer the contact record already names (as the ringing caller card does). A customer the agent
-picks by searching is opened with ``customers.service.open_profile`` (audited as ``customer.view``)
-when picked (``phone_forms.pick_customer``).
+The panels follow the call (connected, else ringing, else its wrap-up) unless the agent selected a chat or
+e-mail tab: then they are about that conversation (``digital``), its channel's script included.
+
+The panel of the contact's customer is not audited on every render: it shows masked data of the customer
+the contact record already names (as the ringing caller card does). A customer the agent picks by searching
+is opened with ``customers.service.open_profile`` (audited as ``customer.view``) and becomes the contact's
+customer (``contacts.service.identify_customer``, audited as ``contact.identify``) in
+``phone_forms.pick_customer_form``.
 """
 
 from __future__ import annotations
@@ -44,14 +48,6 @@ def focus_of(calls: list[dict[str, Any]], wrapups: list[dict[str, Any]]) -> dict
     for group, stage in ((connected, "call"), (ringing, "offer"), (wrapups, "wrapup")):
         if group:
             return {**group[0], "stage": stage}
-    return None
-
-
-def parse_pick(value: str | None) -> tuple[int, int] | None:
-    """``"<contact id>:<customer id>"`` (the customer an agent picked for an unidentified caller)."""
-    left, _, right = (value or "").partition(":")
-    if left.isascii() and left.isdigit() and right.isascii() and right.isdigit() and len(left + right) < 30:
-        return int(left), int(right)
     return None
 
 
@@ -99,9 +95,8 @@ async def _follow_ups(db: AsyncSession, contacts: Sequence[Contact], now: dt.dat
 
 
 async def customer_panel(
-    db: AsyncSession, principal: Principal, *, customer: Customer, contact_id: int, locale: str, now: dt.datetime,
-    picked: bool = False,
-) -> dict[str, Any]:  # fmt: skip
+    db: AsyncSession, principal: Principal, *, customer: Customer, contact_id: int, locale: str, now: dt.datetime
+) -> dict[str, Any]:
     """The masked profile, recent contacts, open complaints and follow-ups, and the business dialogs."""
     profile = await customers.view(db, customer=customer)
     ids = await _customer_ids(db, customer.id)
@@ -117,7 +112,6 @@ async def customer_panel(
     ]
     return {
         "profile": profile,
-        "picked": picked,
         "recent": recent,
         "complaints": await complaints_panel.open_complaints(db, customer_ids=ids, now=now),
         "follow_ups": await _follow_ups(db, rows, now),
@@ -155,18 +149,15 @@ async def find_customers(db: AsyncSession, principal: Principal, *, kind: str, q
 
 async def panels(
     db: AsyncSession, principal: Principal, *, calls: list[dict[str, Any]], wrapups: list[dict[str, Any]],
-    locale: str, now: dt.datetime, pick: str | None = None,
+    locale: str, now: dt.datetime, digital: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """``focus``, ``customer_panel`` (or None), ``script`` (or None) for the live page."""
-    focus = focus_of(calls, wrapups)
+    """``focus``, ``customer_panel`` (or None), ``script`` (or None) for the live page. ``digital`` is the chat or
+    e-mail the agent selected on its tab; without it the panels follow the call."""
+    focus = digital or focus_of(calls, wrapups)
     out: dict[str, Any] = {"focus": focus, "customer_panel": None, "script": None, "find_kinds": FIND_KINDS}
     if focus is None:
         return out
     customer_id = (focus.get("customer") or {}).get("id")
-    picked = parse_pick(pick)
-    chosen = False
-    if not customer_id and picked and picked[0] == focus["contact_id"]:
-        customer_id, chosen = picked[1], True
     if customer_id and principal.can(Permission.CUSTOMER_READ):
         try:
             customer = await customers.get_active(db, customer_id)
@@ -174,7 +165,7 @@ async def panels(
             customer = None
         if customer is not None:
             out["customer_panel"] = await customer_panel(db, principal, customer=customer, locale=locale, now=now,
-                                                         contact_id=focus["contact_id"], picked=chosen)  # fmt: skip
+                                                         contact_id=focus["contact_id"])  # fmt: skip
     profile = out["customer_panel"]["profile"] if out["customer_panel"] else None
     out["script"] = await script_panel(db, principal, focus=focus, profile=profile, locale=locale)
     out["script_lang"] = i18n.normalise((profile or {}).get("locale")) or locale

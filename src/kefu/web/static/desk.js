@@ -18,6 +18,7 @@ async function postForm(form) {
 }
 
 async function find(form) {
+  if (form.elements.focus) form.elements.focus.value = live.dataset.digitalFocus || ""; // the tab chosen since
   const response = await postForm(form);
   const doc = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = doc.querySelector('[data-section="customer"]');
@@ -36,8 +37,8 @@ async function pick(form) {
     if (fresh) $('[data-section="customer"]', live)?.replaceWith(fresh);
     return;
   }
-  live.dataset.pick = `${form.dataset.contact}:${form.elements.customer_id.value}`;
   showInfo(texts["desk.js.picked"], "success");
+  document.dispatchEvent(new CustomEvent("desk:identified", { detail: { contact: Number(form.dataset.contact) } }));
   await refresh();
 }
 
@@ -238,6 +239,22 @@ document.addEventListener("keydown", (event) => {
       event.preventDefault();
     }
   }
+});
+
+// ---- which contact the panels are about: the call, or the chat / e-mail tab the agent selected ------------
+function focusOn(contactId) {
+  const next = contactId ? String(contactId) : "";
+  if ((live.dataset.digitalFocus || "") === next) return;
+  live.dataset.digitalFocus = next;
+  refresh();
+}
+document.addEventListener("desk:focus", (event) => focusOn(event.detail && event.detail.contact));
+document.addEventListener("desk:focus-gone", (event) => {
+  if (event.detail && String(event.detail.contact) === live.dataset.digitalFocus) focusOn(null);
+});
+document.addEventListener("kefu:refresh", () => refresh());
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-desk-focus]")) focusOn(event.target.closest("[data-desk-focus]").dataset.deskFocus);
 });
 
 // keep the wrap-up's KB field in step with what was attached while the call was on

@@ -40,6 +40,9 @@ if (root) {
     return `${d.channel === "chat" ? t("desk.dd.chat") : t("desk.dd.email")} · ${who}`;
   }
 
+  // the customer panel and the script follow the tab the agent chooses (desk.js listens)
+  const focusOn = (id) => document.dispatchEvent(new CustomEvent("desk:focus", { detail: { contact: id } }));
+
   function select(id) {
     selected = id;
     for (const [cid, it] of items) {
@@ -91,10 +94,15 @@ if (root) {
     box.textContent = text || "";
   }
 
-  function render(it) {
+  function retitle(it) {
     const d = it.data;
     it.tab.className = `dd-tab ${d.status}`;
     it.tab.firstChild.textContent = label(d) + (d.status === "offered" ? ` · ${t("desk.dd.ringing")}` : d.status === "wrap_up" ? ` · ${t("desk.dd.wrapup")}` : "");
+  }
+
+  function render(it) {
+    const d = it.data;
+    retitle(it);
     const p = it.panel;
     p.replaceChildren();
     p.append(el("p", { class: "dd-error dd-error-line", role: "alert" }));
@@ -169,7 +177,7 @@ if (root) {
       if (!it) {
         const tab = el("button", { class: "dd-tab", type: "button", role: "tab", id: `dd-tab-${d.contact_id}`, "aria-controls": `dd-panel-${d.contact_id}`, "data-dd-tab": d.contact_id }, document.createTextNode(""));
         const panel = el("div", { class: "dd-panel", role: "tabpanel", id: `dd-panel-${d.contact_id}`, "aria-labelledby": `dd-tab-${d.contact_id}`, hidden: "" });
-        tab.addEventListener("click", () => select(d.contact_id));
+        tab.addEventListener("click", () => { select(d.contact_id); focusOn(d.contact_id); });
         tabs.append(tab);
         panels.append(panel);
         it = { data: d, tab, panel, unread: 0 };
@@ -178,10 +186,17 @@ if (root) {
       } else if (it.data.status !== d.status) {
         it.data = d;
         render(it);
+      } else if (label(it.data) !== label(d)) {
+        it.data = d; // the customer was identified: a new title, the conversation and the reply box stay
+        retitle(it);
       }
     }
     for (const [cid, it] of items) {
-      if (!seen.has(cid)) { it.tab.remove(); it.panel.remove(); items.delete(cid); if (selected === cid) selected = null; }
+      if (!seen.has(cid)) {
+        it.tab.remove(); it.panel.remove(); items.delete(cid);
+        if (selected === cid) selected = null;
+        document.dispatchEvent(new CustomEvent("desk:focus-gone", { detail: { contact: cid } }));
+      }
     }
     if ((selected === null || !items.has(selected)) && items.size) select(items.keys().next().value);
     summary();
@@ -215,9 +230,10 @@ if (root) {
     const n = Number(ev.key);
     if (n >= 1 && n <= 9) {
       const id = [...items.keys()][n - 1];
-      if (id !== undefined) { ev.preventDefault(); select(id); items.get(id).tab.focus(); }
+      if (id !== undefined) { ev.preventDefault(); select(id); focusOn(id); items.get(id).tab.focus(); }
     }
   });
+  document.addEventListener("desk:identified", () => refresh()); // the tab's title names the customer now
   refresh();
   connect();
   setInterval(refresh, 15000);

@@ -219,6 +219,7 @@ document.addEventListener("submit", async (event) => {
       showInfo(fmt(texts[note], { id: last && last.contact_id, status }), "success");
     }
     if (form.dataset.api === "simulate") form.reset();
+    if (form.dataset.api === "accept") live.dataset.digitalFocus = ""; // an answered call takes the panels
   } catch (problem) {
     showError(problem);
   } finally {
@@ -239,13 +240,14 @@ async function refresh() {
     do {
       again = false;
       try {
-        const pick = live.dataset.pick ? `?pick=${encodeURIComponent(live.dataset.pick)}` : "";
-        const response = await fetch(`/phone/live${pick}`, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        const asked = live.dataset.digitalFocus || "";
+        const focus = asked ? `?focus=${encodeURIComponent(asked)}` : "";
+        const response = await fetch(`/phone/live${focus}`, { credentials: "same-origin", headers: { Accept: "text/html" } });
         if (response.redirected || response.status === 401) return window.location.reload();
         if (!response.ok) continue;
         const doc = new DOMParser().parseFromString(await response.text(), "text/html");
         const root = doc.getElementById("phone-live");
-        if (root) merge(root);
+        if (root) merge(root, asked);
       } catch {
         // the next message or poll tries again
       }
@@ -255,7 +257,7 @@ async function refresh() {
   refreshing = null;
 }
 
-function merge(root) {
+function merge(root, asked) {
   for (const column of root.querySelectorAll("[data-column]")) {
     const current = live.querySelector(`[data-column="${column.dataset.column}"]`);
     if (!current) continue;
@@ -288,7 +290,8 @@ function merge(root) {
   live.dataset.presence = root.dataset.presence;
   live.dataset.serverNow = root.dataset.serverNow;
   live.dataset.focusContact = root.dataset.focusContact || "";
-  live.dataset.pick = root.dataset.pick || "";
+  // the chat or e-mail the panels are about: what the server accepted, unless the agent chose another meanwhile
+  if ((live.dataset.digitalFocus || "") === asked) live.dataset.digitalFocus = root.dataset.digitalFocus || "";
   syncClock(root);
   tick();
   updateRing();
