@@ -108,6 +108,7 @@ async def test_the_panels_follow_the_selected_chat_and_only_the_agents_own(rt, c
     assert f'data-about="{chat_id}"' in panel
     assert f'data-customer-panel="{visitor.id}"' in panel  # identified by the phone number given in the chat
     assert 'data-desk-focus=""' in panel  # back to the call
+    assert "data-withheld" in panel  # no consent recorded: the phone is withheld, and the panel says why
     assert f'data-focus-contact="{chat_id}"' in page  # KB attachments go to the chat
     assert f"在线开场{agent.staff_no}" in section(page, "script")
     full = await client.get(f"/phone?focus={chat_id}")
