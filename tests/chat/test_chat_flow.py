@@ -48,6 +48,9 @@ async def mine(client: AsyncClient, headers: dict[str, str]) -> list[dict[str, A
 async def test_bot_then_agent_then_wrap_up(rt, client):
     center = await make_center(rt, client, agents=1)
     h = center.headers[0]
+    topics = (await client.get("/api/v1/chat/topics")).json()
+    assert topics[0]["code"] == "general"  # the no-choice IVR queue is the widget's default
+    assert {t["code"] for t in topics} == {"general", "cards"}  # no department, no e-mail queue
     started = await start_chat(client, name="王小明", phone="13900001111")
     assert started["state"] == "bot"
     assert started["messages"][0]["sender"] == "bot"

@@ -77,12 +77,17 @@ def limiter(rt: runtime.Runtime) -> Limiter:
 
 
 async def topics(session: AsyncSession) -> list[dict[str, str]]:
-    """The queues a customer may choose in the widget (active, not departments, not the e-mail queue)."""
+    """The queues a customer may choose in the widget (active, not departments, not the e-mail queue); the
+    queue a caller who makes no IVR choice reaches (any number, no digits) comes first, as the widget's default."""
     from kefu.routing import config_service
 
     email_queue = runtime.get().settings.email_queue
-    return [{"code": q.code, "name": q.name} for q in await config_service.list_queues(session)
-            if not q.is_department and q.code != email_queue]  # fmt: skip
+    out = [{"code": q.code, "name": q.name} for q in await config_service.list_queues(session)
+           if not q.is_department and q.code != email_queue]  # fmt: skip
+    routes = await config_service.list_ivr_routes(session)
+    default = next((r.queue_code for r in routes if r.dialled_number == config_service.ANY_NUMBER and not r.ivr_prefix),
+                   None)  # fmt: skip
+    return sorted(out, key=lambda tp: tp["code"] != default)  # stable: the rest keep their order
 
 
 def _clean(text: str | None, field: str = "text", limit: int = MAX_TEXT) -> str:
