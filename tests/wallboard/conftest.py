@@ -88,6 +88,7 @@ async def day(rt: runtime.Runtime) -> AsyncIterator[Day]:
     chat1, chat2 = ids[len(phone)], ids[len(phone) + 1]
     await first_response(rt, chat1, 30.0, local(10, 2))
     await first_response(rt, chat2, 90.0, local(9, 42))
+    await first_response(rt, ids[-1], 3_600.0, local(9, 30))  # the e-mail answered within its 24 h
     c = ids[1]
     await store(
         rt,

@@ -70,7 +70,7 @@ async def test_alert_when_the_service_level_is_under_the_goal(rt, day):
     assert [(a["queue"], a["below"]) for a in only_interval] == [("general", ["interval"])]
 
 
-async def test_channels_waiting_handled_and_chat_first_replies(rt, day):
+async def test_channels_waiting_handled_and_first_replies_per_channel(rt, day):
     since, until = monitor.today_bounds(rt.settings)
     async with rt.db.transaction() as s:
         rows = {r["channel"]: r for r in await stats.channels_today(s, since=since, until=until, settings=rt.settings)}
@@ -79,7 +79,8 @@ async def test_channels_waiting_handled_and_chat_first_replies(rt, day):
     assert (rows["chat"]["waiting"], rows["chat"]["offered"], rows["chat"]["handled"]) == (1, 3, 2)
     assert rows["chat"]["first_response"] == {"target_seconds": 60, "measured": 2, "within": 1, "rate": 0.5}
     assert (rows["email"]["waiting"], rows["email"]["offered"], rows["email"]["handled"]) == (1, 1, 1)
-    assert "first_response" not in rows["email"]
+    assert rows["email"]["first_response"] == {"target_seconds": 24 * 3600, "measured": 1, "within": 1, "rate": 1.0}
+    assert "first_response" not in rows["phone"]
 
 
 async def test_follow_ups_due_today_and_overdue_per_scope(rt, day):

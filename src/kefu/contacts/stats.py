@@ -288,8 +288,9 @@ async def channels_today(
     session: AsyncSession, *, since: dt.datetime, until: dt.datetime, settings: Settings
 ) -> list[dict[str, Any]]:
     """Per channel (calls, chats, e-mails): waiting now (queued or offered, whenever they arrived), inbound
-    contacts that arrived today and were handled (answered by an agent) and, for chat, how many first
-    replies came within ``chat_first_response_seconds`` (from the ``first_response`` contact events)."""
+    contacts that arrived today and were handled (answered by an agent) and, for chat and e-mail, how many
+    first replies came within the channel's target (R1.3: ``chat_first_response_seconds``,
+    ``email_first_response_hours``), from the ``first_response`` contact events."""
     since, until = check_period(since, until)
     channels = (Channel.PHONE.value, Channel.CHAT.value, Channel.EMAIL.value)
     waiting_q = (
@@ -308,22 +309,26 @@ async def channels_today(
     )
     counts = {ch: (int(n), int(h or 0)) for ch, n, h in (await session.execute(handled_q)).all()}
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    target = settings.chat_first_response_seconds
     seconds = _first_response_seconds(dialect)
-    fr_q = (
-        select(func.count(), func.sum(case((seconds <= target, 1), else_=0)))
-        .select_from(ContactEvent)
-        .join(Contact, Contact.id == ContactEvent.contact_id)
-        .where(*today, Contact.channel == Channel.CHAT.value, ContactEvent.kind == "first_response")
-    )
-    measured, within = (await session.execute(fr_q)).one()
+    targets = {Channel.CHAT.value: settings.chat_first_response_seconds,
+               Channel.EMAIL.value: settings.email_first_response_hours * 3600}  # fmt: skip
+    first: dict[str, dict[str, Any]] = {}
+    for ch, target in targets.items():
+        fr_q = (
+            select(func.count(), func.sum(case((seconds <= target, 1), else_=0)))
+            .select_from(ContactEvent)
+            .join(Contact, Contact.id == ContactEvent.contact_id)
+            .where(*today, Contact.channel == ch, ContactEvent.kind == "first_response")
+        )
+        measured, within = (int(n or 0) for n in (await session.execute(fr_q)).one())
+        first[ch] = {"target_seconds": target, "measured": measured, "within": within,
+                     "rate": _ratio(within, measured)}  # fmt: skip
     out = []
     for ch in channels:
         offered, handled = counts.get(ch, (0, 0))
         row: dict[str, Any] = {"channel": ch, "waiting": waiting.get(ch, 0), "offered": offered, "handled": handled}
-        if ch == Channel.CHAT.value:
-            row["first_response"] = {"target_seconds": target, "measured": int(measured or 0),
-                                     "within": int(within or 0), "rate": _ratio(int(within or 0), int(measured or 0))}  # fmt: skip
+        if ch in first:
+            row["first_response"] = first[ch]
         out.append(row)
     return out
 

@@ -143,6 +143,7 @@ def panel_context(extra: dict[str, Any], locale: str, settings: Any) -> dict[str
         "follow_ups": extra["follow_ups"],
         "complaints": complaints,
         "first_response_target": settings.chat_first_response_seconds,
+        "email_first_response_hours": settings.email_first_response_hours,
     }
 
 
