@@ -36,6 +36,7 @@ async def test_live_json_keeps_its_keys_and_adds_the_new_figures(rt, client, day
     assert live["alerts"][0]["queue"] == "general"
     assert [c["channel"] for c in live["channels"]] == ["phone", "chat", "email"]
     assert live["follow_ups"] == {"scope": "all", "due_today": 1, "overdue": 3}
+    assert live["messages_awaiting"] == {"sms": 0, "wechat": 0}  # SMS / WeChat nobody has answered
     assert set(live["complaints"]) == {"days", "total", "breached", "near", "accept", "decision", "top"}
     assert set(live["complaints"]["top"][0]) == {"id", "number", "category", "deadline", "due_at", "days_left",
                                                  "breached", "handler"}  # fmt: skip
@@ -111,6 +112,8 @@ async def test_panels_fragment_and_who_may_fetch_it(rt, client, day):
     assert "<svg" in r.text
     assert "data-panels" in r.text
     assert "<html" not in r.text  # a fragment, not a page
+    assert 'data-messages-awaiting="0"' in r.text
+    assert 'href="/messages"' in r.text
     client.cookies.clear()
     await web_login(client, day.agent_a)
     assert (await client.get("/wallboard/panels")).status_code == 403

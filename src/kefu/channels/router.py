@@ -257,6 +257,20 @@ async def contact_reply(contact_id: RowId, body: ReplyIn, db: DbSession, princip
     return await threads.reply(db, actor=principal, contact_id=contact_id, text=body.text)
 
 
+@router.get("/awaiting")
+async def awaiting(db: DbSession, principal: Handler) -> dict[str, Any]:
+    """SMS and WeChat contacts whose customer's last message (within 7 days) has no reply yet, oldest first;
+    addresses masked, no texts. Take an unowned one to answer it."""
+    items = await threads.awaiting_reply(db, now=clock.now())
+    return {"items": items, "total": len(items)}
+
+
+@router.post("/contacts/{contact_id}/take")
+async def take(contact_id: RowId, db: DbSession, principal: Handler) -> dict[str, Any]:
+    """Become the owner of an unowned SMS or WeChat contact (409 ``already_owned`` when someone owns it)."""
+    return await threads.take(db, actor=principal, contact_id=contact_id)
+
+
 @router.post("/wechat/bindings", response_model=BindingOut)
 async def bind_wechat(body: BindingIn, db: DbSession, principal: Manager) -> dict[str, Any]:
     """Bind a WeChat follower (openid) to a customer once you have verified who is writing; audited."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels import inbound, sms, wechat
@@ -136,3 +136,60 @@ async def reply(session: AsyncSession, *, actor: Principal, contact_id: int, tex
                        after={"channel": c.channel, "message_id": msg.id, "outbound_id": out.id,
                               "chars": len(body), "segments": parts})  # fmt: skip
     return {**message_view(msg, out), "segments": parts}
+
+
+# ---- messages awaiting a reply ------------------------------------------------------------------------
+
+#: how far back the list of unanswered messages looks
+AWAITING_DAYS = 7
+
+
+def _awaiting_stmt(since: dt.datetime, *columns: Any) -> Any:
+    latest = (
+        select(ChannelMessage.contact_id, func.max(ChannelMessage.id).label("mid"))
+        .where(ChannelMessage.at >= since, ChannelMessage.contact_id.is_not(None))
+        .group_by(ChannelMessage.contact_id)
+        .subquery()
+    )
+    return (
+        select(*columns)
+        .select_from(ChannelMessage)
+        .join(latest, ChannelMessage.id == latest.c.mid)
+        .join(Contact, Contact.id == ChannelMessage.contact_id)
+        .where(ChannelMessage.direction == "inbound")
+    )
+
+
+async def awaiting_reply(session: AsyncSession, *, now: dt.datetime, limit: int = 200) -> list[dict[str, Any]]:
+    """SMS and WeChat contacts whose latest message (of the last ``AWAITING_DAYS`` days) is the customer's:
+    nobody has answered yet. Oldest first; the address masked, no text (the list is not a reading of the
+    messages: opening the contact is, and is audited)."""
+    since = now - dt.timedelta(days=AWAITING_DAYS)
+    stmt = _awaiting_stmt(since, ChannelMessage, Contact).order_by(ChannelMessage.at, ChannelMessage.id).limit(limit)
+    out = []
+    for m, c in (await session.execute(stmt)).all():
+        out.append({
+            "contact_id": c.id, "channel": c.channel, "customer_id": c.customer_id, "owner_id": c.owner_id,
+            "address": inbound.mask_address(m.channel, m.address), "since": m.at,
+            "waiting_seconds": max(0, int((now - m.at).total_seconds())),
+        })  # fmt: skip
+    return out
+
+
+async def count_awaiting(session: AsyncSession, *, now: dt.datetime) -> dict[str, int]:
+    """How many SMS and WeChat contacts await a reply, per channel (for the wallboard)."""
+    stmt = _awaiting_stmt(now - dt.timedelta(days=AWAITING_DAYS), ChannelMessage.channel, func.count())
+    rows = (await session.execute(stmt.group_by(ChannelMessage.channel))).all()
+    counts = {ch: 0 for ch in inbound.CHANNELS}
+    counts.update({str(ch): int(n) for ch, n in rows})
+    return counts
+
+
+async def take(session: AsyncSession, *, actor: Principal, contact_id: int) -> dict[str, Any]:
+    """The agent takes an unowned SMS or WeChat contact: they own it, see it and answer it."""
+    from kefu.contacts import service as contacts
+
+    c = await contacts.get_contact(session, contact_id)
+    _message_contact(c)
+    c = await contacts.take_ownerless(session, actor=actor, contact_id=contact_id)
+    return {"contact_id": c.id, "channel": c.channel, "owner_id": c.owner_id}

@@ -199,6 +199,25 @@ async def identify_customer(session: AsyncSession, *, actor: Principal, contact_
     return c
 
 
+async def take_ownerless(session: AsyncSession, *, actor: Principal, contact_id: int) -> Contact:
+    """The actor becomes the owner of a contact nobody owns (an SMS or WeChat message that arrived while no
+    agent was serving the customer), so it is theirs to read and answer (首问负责); audited as ``contact.take``.
+    A contact already owned is refused with its owner's id (ask them or their team lead)."""
+    c = await get_contact(session, contact_id)
+    if c.owner_id == actor.staff_id:
+        return c
+    if c.owner_id is not None:
+        raise Conflict(f"Contact {contact_id} is already owned by staff id {c.owner_id}.",
+                       extra={"owner_id": c.owner_id}, code="already_owned")  # fmt: skip
+    now = clock.now()
+    c.owner_id, c.updated_at = actor.staff_id, now
+    add_event(session, c, "taken", now, actor.staff_id, {"owner_id": actor.staff_id})
+    await session.flush()
+    await audit.record(session, action="contact.take", object_type="contact", object_id=c.id,
+                       before={"owner_id": None}, after={"owner_id": actor.staff_id})  # fmt: skip
+    return c
+
+
 def audit_view(c: Contact) -> dict[str, Any]:
     """What an audit entry may hold of a contact (caller number masked)."""
     return {

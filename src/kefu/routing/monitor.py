@@ -62,7 +62,8 @@ def alerts(today: dict[str, Any], interval: dict[str, Any], goal: float = SERVIC
 async def panels(session: AsyncSession, *, rt: runtime.Runtime, actor: Principal) -> dict[str, Any]:
     """The slower-moving part of the board: today's half-hour ``series`` and the current half hour
     (``interval``), the ``channels``, the ``follow_ups`` due and, for roles with complaint.read only, the
-    ``complaints`` near breach (the key is absent otherwise)."""
+    ``complaints`` near breach (the key is absent otherwise), and the SMS / WeChat ``messages_awaiting`` a reply."""
+    from kefu.channels import threads
     from kefu.complaints import near_breach
     from kefu.contacts import stats
 
@@ -74,6 +75,7 @@ async def panels(session: AsyncSession, *, rt: runtime.Runtime, actor: Principal
         "interval": day,
         "channels": await stats.channels_today(session, since=since, until=until, settings=rt.settings),
         "follow_ups": await stats.follow_ups_due(session, principal=actor, now=until, day_end=day_end(rt.settings)),
+        "messages_awaiting": await threads.count_awaiting(session, now=clock.now()),
     }
     if near_breach.may_see(actor):
         out["complaints"] = await near_breach.near_breach(session, actor=actor, settings=rt.settings)

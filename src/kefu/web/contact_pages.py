@@ -187,7 +187,22 @@ async def _transcript(db: AsyncSession, principal: Principal, channel: str, cont
 
 
 @router.get("/contacts/{contact_id}")
-async def contact_detail(request: Request, contact_id: RowId, db: DbSession, principal: Principal = Reader) -> Response:
+async def contact_detail(
+    request: Request, contact_id: RowId, db: DbSession, done: str = "", principal: Principal = Reader
+) -> Response:
+    return await contact_page(request, db, principal, contact_id, done=done if done in CONTACT_DONE else "")
+
+
+#: notices the contact page shows after a form (message_pages: taking an SMS/WeChat contact, replying)
+CONTACT_DONE = ("taken", "replied")
+
+
+async def contact_page(
+    request: Request, db: AsyncSession, principal: Principal, contact_id: int, *, status_code: int = 200,
+    done: str = "", reply_error: dict[str, str] | None = None, reply_text: str = "",
+) -> Response:  # fmt: skip
+    """One contact: its events, wrap-up, follow-ups, and the thread or transcript of its channel; an SMS or
+    WeChat contact has a reply form for staff who handle contacts."""
     view = await reads.detail(db, actor=principal, contact_id=contact_id)
     locale = locale_of(request, principal)
     ids = {view["agent_id"], view["owner_id"]} | {e["agent_id"] for e in view["events"]}
@@ -206,9 +221,11 @@ async def contact_detail(request: Request, contact_id: RowId, db: DbSession, pri
     transcript = await _transcript(db, principal, view["channel"], contact_id)
     names = await staff_names(db, ids)
     queues = await queue_names(db)
+    can_reply = view["channel"] in ("sms", "wechat") and principal.can(Permission.CONTACT_HANDLE)
     ctx = {"c": view, "names": names, "queues": queues, "events": event_rows(view["events"], names, queues, locale),
-           "now": dt.datetime.now(dt.UTC), "messages": messages, "transcript": transcript}  # fmt: skip
-    return render(request, "contact.html", ctx, no_store=True)
+           "now": dt.datetime.now(dt.UTC), "messages": messages, "transcript": transcript, "can_reply": can_reply,
+           "done": done, "reply_error": reply_error, "reply_text": reply_text}  # fmt: skip
+    return render(request, "contact.html", ctx, status_code=status_code, no_store=True)
 
 
 @router.get("/customers/{customer_id}/contacts")

@@ -101,6 +101,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("customers", "/customers", (Permission.CUSTOMER_READ,)),
     ("contacts", "/contacts", (Permission.CONTACT_READ,)),
     ("follow_ups", "/follow-ups", (Permission.CONTACT_HANDLE,)),
+    ("messages", "/messages", (Permission.CONTACT_HANDLE,)),
     ("kb", "/kb", (Permission.KB_READ,)),
     ("kb_workbench", "/kb/workbench", (Permission.KB_EDIT,)),
     ("bulletins", "/bulletins", (Permission.KB_READ,)),

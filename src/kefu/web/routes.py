@@ -16,6 +16,7 @@ from kefu.web import (
     kb_pages,
     login,
     manual_pages,
+    message_pages,
     phone_forms,
     phone_pages,
     script_pages,
@@ -40,6 +41,7 @@ router.include_router(phone_forms.router)
 router.include_router(wallboard_pages.router)
 router.include_router(contact_pages.router)
 router.include_router(followup_pages.router)
+router.include_router(message_pages.router)  # SMS / WeChat awaiting a reply, reply form
 router.include_router(kb_pages.router)
 router.include_router(complaint_reports_pages.router)
 router.include_router(complaint_pages.router)  # inbox, new, case + its posts, public /complaint

@@ -140,6 +140,7 @@ def panel_context(extra: dict[str, Any], locale: str, settings: Any) -> dict[str
         "chart": chart(extra["series"]),
         "interval": extra["interval"],
         "channels": extra["channels"],
+        "messages_awaiting": extra.get("messages_awaiting") or {},
         "follow_ups": extra["follow_ups"],
         "complaints": complaints,
         "first_response_target": settings.chat_first_response_seconds,
