@@ -32,7 +32,8 @@ async def test_an_unanswered_sms_is_listed_taken_and_answered_from_its_page(rt, 
     clock.freeze(T0)
     agent = await make_staff(rt, roles=["agent"])
     other = await make_staff(rt, roles=["agent"])
-    auditor = await make_staff(rt, roles=["auditor"])
+    supervisor = await make_staff(rt, roles=["supervisor"])
+    planner = await make_staff(rt, roles=["wfm_planner"])
     cid = await _texted(rt, client, "请问我的信用卡什么时候寄出？", "m-1")
     clock.advance(dt.timedelta(minutes=12))
 
@@ -98,5 +99,12 @@ async def test_an_unanswered_sms_is_listed_taken_and_answered_from_its_page(rt, 
     assert phone_like.n == 0
 
     client.cookies.clear()
-    await web_login(client, auditor)
+    await web_login(client, supervisor)  # reaches the list from the wallboard; reads, takes nothing
+    page = await client.get("/messages")
+    assert page.status_code == 200
+    assert f'data-awaiting="{cid}"' in page.text
+    assert "data-take" not in page.text
+    client.cookies.clear()
+    await web_login(client, planner)  # the wallboard shows the count, but contacts are not theirs to read
     assert (await client.get("/messages")).status_code == 403
+    assert 'href="/messages"' not in (await client.get("/wallboard/panels")).text

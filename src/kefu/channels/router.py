@@ -258,7 +258,7 @@ async def contact_reply(contact_id: RowId, body: ReplyIn, db: DbSession, princip
 
 
 @router.get("/awaiting")
-async def awaiting(db: DbSession, principal: Handler) -> dict[str, Any]:
+async def awaiting(db: DbSession, principal: Reader) -> dict[str, Any]:
     """SMS and WeChat contacts whose customer's last message (within 7 days) has no reply yet, oldest first;
     addresses masked, no texts. Take an unowned one to answer it."""
     items = await threads.awaiting_reply(db, now=clock.now())

@@ -3,7 +3,8 @@ contact's page.
 
 A message that arrives while no agent is serving the customer opens a contact nobody owns; this list shows
 every SMS and WeChat contact whose customer's last message (of the last 7 days) has no reply yet, oldest
-first, with the masked address and how long it has waited. *Take* makes the agent its owner (首问负责), so
+first, with the masked address and how long it has waited (anyone with contact.read: supervisors reach it from
+the wallboard). *Take* (contact.handle) makes the agent its owner (首问负责), so
 its page and thread open for them; the reply form there sends through the channel's port (outbox, gateway
 after commit). The channels service checks scope, lengths and WeChat's 48-hour window, and audits.
 """
@@ -28,6 +29,7 @@ from kefu.web.pages import PageRoute, error_message, locale_of, page_user, redir
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Field = Annotated[str, Form()]
+Reader = page_user(Permission.CONTACT_READ)
 Handler = page_user(Permission.CONTACT_HANDLE)
 DONE = ("taken",)
 
@@ -43,12 +45,14 @@ async def _render(
         i["customer_no"] = numbers.get(i["customer_id"]) if i["customer_id"] else None
         i["mine"] = i["owner_id"] == principal.staff_id
         i["minutes"] = i["waiting_seconds"] // 60
-    ctx = {"items": items, "names": names, "done": done, "error": error, "days": threads.AWAITING_DAYS}
+    ctx = {"items": items, "names": names, "done": done, "error": error, "days": threads.AWAITING_DAYS,
+           "can_take": principal.can(Permission.CONTACT_HANDLE)}  # fmt: skip
     return render(request, "messages.html", ctx, status_code=status_code, no_store=True)
 
 
 @router.get("/messages")
-async def awaiting_list(request: Request, db: DbSession, done: str = "", principal: Principal = Handler) -> Response:
+async def awaiting_list(request: Request, db: DbSession, done: str = "", principal: Principal = Reader) -> Response:
+    """Everyone who reads contacts sees the list (supervisors come from the wallboard); agents take and answer."""
     return await _render(request, db, principal, done=done if done in DONE else "")
 
 
